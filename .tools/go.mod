@@ -1,0 +1,3 @@
+module abacus.local/tools
+
+go 1.26
