@@ -1,0 +1,36 @@
+// Package grpcapi adapts the customer domain to its gRPC contracts.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
+)
+
+// toStatus maps domain errors to gRPC codes, in one place. Internal failures
+// are logged and never shown to the client.
+func toStatus(ctx context.Context, log *slog.Logger, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tenant.ErrInvalid):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, tenant.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, tenant.ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, tenant.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, "invalid credentials")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	log.ErrorContext(ctx, "internal error", "error", err.Error())
+	return status.Error(codes.Internal, "internal error")
+}

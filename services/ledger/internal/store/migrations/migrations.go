@@ -1,0 +1,9 @@
+// Package migrations embeds the ledger schema's numbered SQL migrations.
+package migrations
+
+import "embed"
+
+// FS holds the migration files, applied in order by database.Migrate.
+//
+//go:embed *.sql
+var FS embed.FS

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+)
+
+// demoFile is the shape of DATA/demo-credentials.json, for scripts.
+type demoFile struct {
+	Gateway string            `json:"gateway"`
+	GRPC    map[string]string `json:"grpc"`
+	Tenant  string            `json:"tenant"`
+	Exigo   struct {
+		Login    string `json:"login"`
+		Company  string `json:"company"`
+		Password string `json:"password"`
+	} `json:"exigo"`
+	Igsend struct {
+		Live    keyPair `json:"live"`
+		Sandbox keyPair `json:"sandbox"`
+	} `json:"igsend"`
+	Manex struct {
+		APIKey string `json:"api_key"`
+	} `json:"manex"`
+	Magento struct {
+		APIUser string `json:"api_user"`
+		APIKey  string `json:"api_key"`
+	} `json:"magento"`
+}
+
+type keyPair struct {
+	Public  string `json:"public"`
+	Private string `json:"private"`
+}
+
+type demoSetup struct {
+	customerAddr, token, file, gateway string
+	grpc                               map[string]string
+}
+
+const demoCompany = "demo"
+
+// ensureDemo reuses the demo tenant and credentials of an earlier run when
+// they still authenticate, and otherwise creates them (new credentials
+// replace the old ones, which are revoked).
+func ensureDemo(ctx context.Context, s demoSetup) (demoFile, error) {
+	conn, err := grpc.NewClient(s.customerAddr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(s.token)...)...)
+	if err != nil {
+		return demoFile{}, err
+	}
+	defer conn.Close()
+	admin := customerv1.NewTenantAdminServiceClient(conn)
+
+	var d demoFile
+	if raw, err := os.ReadFile(s.file); err == nil && json.Unmarshal(raw, &d) == nil && demoStillValid(ctx, admin, d) {
+		fmt.Println("==> reusing the demo tenant of the last run")
+	} else if d, err = createDemo(ctx, admin); err != nil {
+		return demoFile{}, err
+	}
+	d.Gateway, d.GRPC = s.gateway, s.grpc
+	raw, _ := json.MarshalIndent(d, "", "  ")
+	if err := os.WriteFile(s.file, append(raw, '\n'), 0o600); err != nil {
+		return demoFile{}, err
+	}
+	return d, nil
+}
+
+func demoStillValid(ctx context.Context, admin customerv1.TenantAdminServiceClient, d demoFile) bool {
+	checks := []*customerv1.AuthenticateRequest{
+		{Credential: &customerv1.AuthenticateRequest_Exigo{Exigo: &customerv1.ExigoCredential{Login: d.Exigo.Login, Company: d.Exigo.Company, Password: d.Exigo.Password}}},
+		{Credential: &customerv1.AuthenticateRequest_Igsend{Igsend: &customerv1.IgsendCredential{PublicKey: d.Igsend.Live.Public, PrivateKey: d.Igsend.Live.Private}}},
+		{Credential: &customerv1.AuthenticateRequest_Igsend{Igsend: &customerv1.IgsendCredential{PublicKey: d.Igsend.Sandbox.Public, PrivateKey: d.Igsend.Sandbox.Private}}},
+		{Credential: &customerv1.AuthenticateRequest_Manex{Manex: &customerv1.ManexCredential{ApiKey: d.Manex.APIKey}}},
+		{Credential: &customerv1.AuthenticateRequest_Magento{Magento: &customerv1.MagentoCredential{ApiUser: d.Magento.APIUser, ApiKey: d.Magento.APIKey}}},
+	}
+	for _, c := range checks {
+		if _, err := admin.Authenticate(ctx, c); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func createDemo(ctx context.Context, admin customerv1.TenantAdminServiceClient) (demoFile, error) {
+	tenant, err := findTenant(ctx, admin, demoCompany)
+	if err != nil {
+		return demoFile{}, err
+	}
+	if tenant == nil {
+		resp, err := admin.CreateTenant(ctx, &customerv1.CreateTenantRequest{Name: "Demo Company", Company: demoCompany})
+		if err != nil {
+			return demoFile{}, fmt.Errorf("create tenant: %w", err)
+		}
+		tenant = resp.GetTenant()
+		fmt.Printf("==> created demo tenant %s\n", tenant.GetTenantId())
+	} else {
+		old, err := admin.ListCredentials(ctx, &customerv1.ListCredentialsRequest{TenantId: tenant.GetTenantId()})
+		if err != nil {
+			return demoFile{}, err
+		}
+		for _, c := range old.GetCredentials() {
+			if _, err := admin.RevokeCredential(ctx, &customerv1.RevokeCredentialRequest{CredentialId: c.GetCredentialId()}); err != nil {
+				return demoFile{}, err
+			}
+		}
+		fmt.Printf("==> demo tenant %s found; issuing new credentials\n", tenant.GetTenantId())
+	}
+	mk := func(kind customerv1.CredentialKind, identifier string) (*customerv1.CreateCredentialResponse, error) {
+		if identifier != "" {
+			identifier += "-" + randomHex(3) // identifiers are unique for ever
+		}
+		return admin.CreateCredential(ctx, &customerv1.CreateCredentialRequest{TenantId: tenant.GetTenantId(), Kind: kind, Identifier: identifier})
+	}
+	var d demoFile
+	d.Tenant = tenant.GetTenantId()
+	var errs []error
+	if c, err := mk(customerv1.CredentialKind_CREDENTIAL_KIND_EXIGO, "demo-admin"); err == nil {
+		d.Exigo.Login, d.Exigo.Company, d.Exigo.Password = c.GetCredential().GetIdentifier(), demoCompany, c.GetSecret()
+	} else {
+		errs = append(errs, err)
+	}
+	if c, err := mk(customerv1.CredentialKind_CREDENTIAL_KIND_IGSEND_LIVE, ""); err == nil {
+		d.Igsend.Live = keyPair{c.GetCredential().GetIdentifier(), c.GetSecret()}
+	} else {
+		errs = append(errs, err)
+	}
+	if c, err := mk(customerv1.CredentialKind_CREDENTIAL_KIND_IGSEND_SANDBOX, ""); err == nil {
+		d.Igsend.Sandbox = keyPair{c.GetCredential().GetIdentifier(), c.GetSecret()}
+	} else {
+		errs = append(errs, err)
+	}
+	if c, err := mk(customerv1.CredentialKind_CREDENTIAL_KIND_MANEX, ""); err == nil {
+		d.Manex.APIKey = c.GetSecret()
+	} else {
+		errs = append(errs, err)
+	}
+	if c, err := mk(customerv1.CredentialKind_CREDENTIAL_KIND_MAGENTO, "demo-magento"); err == nil {
+		d.Magento.APIUser, d.Magento.APIKey = c.GetCredential().GetIdentifier(), c.GetSecret()
+	} else {
+		errs = append(errs, err)
+	}
+	return d, errors.Join(errs...)
+}
+
+func findTenant(ctx context.Context, admin customerv1.TenantAdminServiceClient, company string) (*customerv1.Tenant, error) {
+	token := ""
+	for {
+		resp, err := admin.ListTenants(ctx, &customerv1.ListTenantsRequest{PageSize: 500, PageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		for _, t := range resp.GetTenants() {
+			if t.GetCompany() == company && !t.GetSandbox() {
+				return t, nil
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil, nil
+		}
+	}
+}
+
+func waitHTTP(ctx context.Context, p *process, url string) error {
+	return poll(ctx, p, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func basic(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+func printWelcome(w io.Writer, d demoFile, procs []*process, addr func(int) string, file string) {
+	g := d.Gateway
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nAbacus is running. Ctrl-C stops every process; the data stays in .data/.\n\n")
+	fmt.Fprintf(&b, "Endpoints\n")
+	fmt.Fprintf(&b, "  gateway (HTTP)     %s   health %s/healthz   OpenAPI %s/openapi.json\n", g, g, g)
+	for _, p := range procs {
+		if p.grpcPort != 0 {
+			fmt.Fprintf(&b, "  %-8s (gRPC)    %s   metrics http://%s/metrics\n", p.name, addr(p.grpcPort), addr(p.adminPort))
+		} else {
+			fmt.Fprintf(&b, "  gateway metrics    http://%s/metrics\n", addr(p.adminPort))
+		}
+	}
+	fmt.Fprintf(&b, "\nDemo tenant %s (written to %s)\n", d.Tenant, file)
+	fmt.Fprintf(&b, "  Exigo     login %s  company %s  password %s\n", d.Exigo.Login, d.Exigo.Company, d.Exigo.Password)
+	fmt.Fprintf(&b, "  igsend    live    public %s  private %s\n", d.Igsend.Live.Public, d.Igsend.Live.Private)
+	fmt.Fprintf(&b, "  igsend    sandbox public %s  private %s\n", d.Igsend.Sandbox.Public, d.Igsend.Sandbox.Private)
+	fmt.Fprintf(&b, "  MANEX     API key %s\n", d.Manex.APIKey)
+	fmt.Fprintf(&b, "  Magento   API user %s  API key %s\n", d.Magento.APIUser, d.Magento.APIKey)
+	fmt.Fprintf(&b, "\nTry\n")
+	fmt.Fprintf(&b, "  curl -s %s/healthz\n", g)
+	fmt.Fprintf(&b, "  curl -s -u '%s:%s' %s/v1/customers\n", d.Magento.APIUser, d.Magento.APIKey, g)
+	fmt.Fprintf(&b, "  curl -s -X POST '%s/API/Customer/Add/%s?Custname=Acme&Status=Active'\n", g, d.Manex.APIKey)
+	fmt.Fprintf(&b, "  curl -s '%s/API/Customer/Get/%s?CustNumOrName=Acme'\n", g, d.Manex.APIKey)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Basic %s' '%s/3.0/customers/balances?customerID=1'\n", basic(d.Exigo.Login+"@"+d.Exigo.Company, d.Exigo.Password), g)
+	fmt.Fprintf(&b, "  curl -s -u '%s:%s' '%s/services/clientbalance/?ClientID=1'\n", d.Igsend.Live.Public, d.Igsend.Live.Private, g)
+	fmt.Fprintf(&b, "  curl -s -u '%s:%s' '%s/api/rest/customers/1/storecredit/history'\n", d.Magento.APIUser, d.Magento.APIKey, g)
+	fmt.Fprintf(&b, "  curl -s -u '%s:wrong' %s/v1/customers        # refused: 401\n", d.Magento.APIUser, g)
+	fmt.Fprintf(&b, "  grpcurl -plaintext %s list   # server reflection\n", d.GRPC["customer"])
+	fmt.Fprint(w, b.String())
+}

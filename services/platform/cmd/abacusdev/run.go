@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/abacus-ledger/abacus/services/platform/pgserver"
+)
+
+// process is one Abacus binary the stack runs.
+type process struct {
+	name      string
+	grpcPort  int // 0 for the gateway
+	httpPort  int // gateway only
+	adminPort int
+	cmd       *exec.Cmd
+	exited    chan error
+}
+
+// runStack is `make run`: PostgreSQL (under --data, or DATABASE_URL), the
+// migrations, the three services and the gateway as separate processes, and
+// a demo tenant whose credentials it prints and writes to
+// DATA/demo-credentials.json. Ctrl-C stops everything; the data stays.
+func runStack(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("abacusdev run", flag.ContinueOnError)
+	binDir := fs.String("bin", "bin", "directory holding the customer, ledger, history and gateway binaries")
+	dataDir := fs.String("data", ".data", "directory for the PostgreSQL cluster, logs and demo credentials")
+	host := fs.String("host", "127.0.0.1", "address the processes listen on")
+	gatewayPort := fs.Int("gateway-port", 8080, "gateway HTTP port (the next free port when taken)")
+	pgPort := fs.Int("pg-port", 54329, "PostgreSQL port of the local cluster (the next free port when taken)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	data, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(data, "logs"), 0o755); err != nil {
+		return err
+	}
+	say := func(format string, a ...any) { fmt.Printf("==> "+format+"\n", a...) }
+
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL != "" {
+		say("using DATABASE_URL from the environment")
+	} else {
+		say("starting PostgreSQL in %s", filepath.Join(data, "pg"))
+		srv, err := pgserver.Start(ctx, pgserver.Options{
+			Dir: filepath.Join(data, "pg"), Port: freePortFrom(*host, *pgPort), AllowInstall: true,
+			Logf: func(f string, a ...any) { say(f, a...) },
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		defer func() {
+			say("stopping PostgreSQL (data kept in %s)", filepath.Join(data, "pg"))
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "stop postgres:", err)
+			}
+		}()
+		dbURL = srv.URL(pgserver.DefaultDatabase)
+		say("PostgreSQL listening on 127.0.0.1:%d", srv.Port())
+	}
+
+	token := randomHex(24)
+	procs := []*process{
+		{name: "customer", grpcPort: freePortFrom(*host, 9091), adminPort: freePortFrom(*host, 9191)},
+		{name: "ledger", grpcPort: freePortFrom(*host, 9092), adminPort: freePortFrom(*host, 9192)},
+		{name: "history", grpcPort: freePortFrom(*host, 9093), adminPort: freePortFrom(*host, 9193)},
+		{name: "gateway", httpPort: freePortFrom(*host, *gatewayPort), adminPort: freePortFrom(*host, 9190)},
+	}
+	addr := func(port int) string { return net.JoinHostPort(*host, strconv.Itoa(port)) }
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"ABACUS_SERVICE_TOKEN="+token,
+		"ABACUS_CUSTOMER_ADDR="+addr(procs[0].grpcPort),
+		"ABACUS_LEDGER_ADDR="+addr(procs[1].grpcPort),
+		"ABACUS_HISTORY_ADDR="+addr(procs[2].grpcPort),
+	)
+
+	for _, p := range procs[:3] {
+		say("migrating %s", p.name)
+		cmd := exec.CommandContext(ctx, filepath.Join(*binDir, p.name), "migrate")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("migrate %s: %w\n%s", p.name, err, out)
+		}
+	}
+
+	defer stopAll(procs, say)
+	for _, p := range procs {
+		penv := append(env[:len(env):len(env)], "ABACUS_ADMIN_ADDR="+addr(p.adminPort), "ABACUS_MIGRATE_ON_START=false")
+		if p.grpcPort != 0 {
+			penv = append(penv, "ABACUS_GRPC_ADDR="+addr(p.grpcPort))
+		} else {
+			penv = append(penv, "ABACUS_HTTP_ADDR="+addr(p.httpPort))
+		}
+		if err := start(p, filepath.Join(*binDir, p.name), penv, filepath.Join(data, "logs", p.name+".log")); err != nil {
+			return err
+		}
+		say("started %-8s pid %d, log %s", p.name, p.cmd.Process.Pid, filepath.Join(data, "logs", p.name+".log"))
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, p := range procs[:3] {
+		if err := waitServing(waitCtx, p, addr(p.grpcPort)); err != nil {
+			return fmt.Errorf("%s did not become ready: %w (see %s)", p.name, err, filepath.Join(data, "logs", p.name+".log"))
+		}
+		say("%-8s gRPC health SERVING on %s", p.name, addr(p.grpcPort))
+	}
+	gatewayURL := "http://" + addr(procs[3].httpPort)
+	if err := waitHTTP(waitCtx, procs[3], gatewayURL+"/healthz"); err != nil {
+		return fmt.Errorf("gateway did not become ready: %w (see %s)", err, filepath.Join(data, "logs", "gateway.log"))
+	}
+	say("gateway  HTTP 200 on %s/healthz", gatewayURL)
+
+	demo, err := ensureDemo(ctx, demoSetup{
+		customerAddr: addr(procs[0].grpcPort), token: token, file: filepath.Join(data, "demo-credentials.json"),
+		gateway: gatewayURL, grpc: map[string]string{
+			"customer": addr(procs[0].grpcPort), "ledger": addr(procs[1].grpcPort), "history": addr(procs[2].grpcPort),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("demo tenant: %w", err)
+	}
+	printWelcome(os.Stdout, demo, procs, addr, filepath.Join(data, "demo-credentials.json"))
+
+	select {
+	case <-ctx.Done():
+		fmt.Println()
+		say("stopping (Ctrl-C)")
+		return nil
+	case err := <-firstExit(procs):
+		return err
+	}
+}
+
+func start(p *process, bin string, env []string, logPath string) error {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	p.cmd = exec.Command(bin)
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	// Own process group: the terminal's Ctrl-C reaches only abacusdev, which
+	// then stops the children in order.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
+	p.exited = make(chan error, 1)
+	go func() {
+		err := p.cmd.Wait()
+		logFile.Close()
+		p.exited <- err
+		close(p.exited)
+	}()
+	return nil
+}
+
+// firstExit reports the first child that exits on its own.
+func firstExit(procs []*process) <-chan error {
+	out := make(chan error, len(procs))
+	for _, p := range procs {
+		go func() {
+			err, ok := <-p.exited
+			if ok {
+				out <- fmt.Errorf("%s exited unexpectedly: %v (see its log)", p.name, err)
+			}
+		}()
+	}
+	return out
+}
+
+// stopAll sends SIGTERM to the gateway first and the services after, waiting
+// for each within its shutdown timeout before SIGKILL.
+func stopAll(procs []*process, say func(string, ...any)) {
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		if p.cmd == nil || p.cmd.Process == nil {
+			continue
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(25 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		say("stopped %s", p.name)
+	}
+}
+
+func waitServing(ctx context.Context, p *process, target string) error {
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	return poll(ctx, p, func(ctx context.Context) error {
+		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return err
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("health %s", resp.GetStatus())
+		}
+		return nil
+	})
+}
+
+// poll retries check until it succeeds, the process dies or ctx ends.
+func poll(ctx context.Context, p *process, check func(context.Context) error) error {
+	var last error
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		last = check(cctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case err := <-p.exited:
+			return fmt.Errorf("exited: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// freePortFrom returns the first port from want on that can be bound.
+func freePortFrom(host string, want int) int {
+	for port := want; port < want+100; port++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return want
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,50 @@
+// Package logging builds the JSON slog logger every Abacus process uses.
+package logging
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// New returns a JSON logger writing to w at the named level (debug, info,
+// warn, error), tagged with the service name.
+func New(w io.Writer, service, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})
+	return slog.New(contextHandler{h}).With("service", service), nil
+}
+
+type ctxKey struct{}
+
+// WithAttrs returns a context whose log records carry attrs, such as the
+// request id and tenant; handlers log with the *Context methods.
+func WithAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
+	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	all := make([]slog.Attr, 0, len(prev)+len(attrs))
+	all = append(append(all, prev...), attrs...)
+	return context.WithValue(ctx, ctxKey{}, all)
+}
+
+// contextHandler adds the attributes stored by WithAttrs to each record.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
+		r.AddAttrs(attrs...)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}
