@@ -45,6 +45,8 @@ type Options struct {
 	Register func(s *grpc.Server)
 	// Registry receives the server's metrics; services add their own to it.
 	Registry *prometheus.Registry
+	// ProbeInterval is how often Ready is checked; 2s when zero.
+	ProbeInterval time.Duration
 	// Started, if set, receives the bound addresses once listening.
 	Started func(grpcAddr, adminAddr net.Addr)
 }
@@ -158,7 +160,11 @@ func probe(ctx context.Context, o Options, setReady func(bool)) {
 		setReady(ok)
 	}
 	check()
-	t := time.NewTicker(2 * time.Second)
+	every := o.ProbeInterval
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/customer/internal/customer"
 	"github.com/abacus-ledger/abacus/services/customer/internal/grpcapi"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
@@ -47,11 +48,11 @@ func run(ctx context.Context, args []string) error {
 		},
 		Handlers: func(_ context.Context, d app.Deps) (func(*grpc.Server), error) {
 			st := store.New(d.Pool)
-			tenants := tenant.NewService(st)
-			admin := grpcapi.NewTenantAdmin(tenants, d.Log)
+			admin := grpcapi.NewTenantAdmin(tenant.NewService(st), d.Log)
+			customers := grpcapi.NewCustomers(customer.NewService(st), d.Log)
 			return func(s *grpc.Server) {
 				customerv1.RegisterTenantAdminServiceServer(s, admin)
-				customerv1.RegisterCustomerServiceServer(s, customerv1.UnimplementedCustomerServiceServer{})
+				customerv1.RegisterCustomerServiceServer(s, customers)
 			}, nil
 		},
 		Commands: map[string]func(context.Context, app.Deps, []string) error{

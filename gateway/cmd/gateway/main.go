@@ -1,0 +1,77 @@
+// Command gateway is Abacus's HTTP front door: the native /v1 REST API and
+// the Exigo, igsend, MANEX and Magento dialects, calling the customer, ledger
+// and history services over gRPC.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/abacus-ledger/abacus/gateway/internal/server"
+	"github.com/abacus-ledger/abacus/services/platform/config"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
+)
+
+// settings is the gateway's configuration. The service token has no flag:
+// a flag would show it in the process list.
+type settings struct {
+	HTTPAddr          string        `env:"ABACUS_HTTP_ADDR" flag:"http-addr" default:":8080" help:"HTTP API listen address"`
+	AdminAddr         string        `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9190" help:"admin listen address (Prometheus /metrics); empty disables it"`
+	CustomerAddr      string        `env:"ABACUS_CUSTOMER_ADDR" flag:"customer-addr" default:"127.0.0.1:9091" help:"customer service gRPC address"`
+	LedgerAddr        string        `env:"ABACUS_LEDGER_ADDR" flag:"ledger-addr" default:"127.0.0.1:9092" help:"ledger service gRPC address"`
+	HistoryAddr       string        `env:"ABACUS_HISTORY_ADDR" flag:"history-addr" default:"127.0.0.1:9093" help:"history service gRPC address"`
+	ServiceToken      string        `env:"ABACUS_SERVICE_TOKEN" secret:"true" help:"token the gateway presents to the services (required)"`
+	ShutdownTimeout   time.Duration `env:"ABACUS_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" help:"how long requests in flight may take to finish on shutdown"`
+	LogLevel          string        `env:"ABACUS_LOG_LEVEL" flag:"log-level" default:"info" help:"debug, info, warn or error"`
+	AuthFailureBurst  int           `env:"ABACUS_AUTH_FAILURE_BURST" flag:"auth-failure-burst" default:"10" help:"failed authentications allowed per client IP before it is refused"`
+	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	var cfg settings
+	if err := config.Load("gateway", args, &cfg); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if cfg.ServiceToken == "" {
+		return errors.New("ABACUS_SERVICE_TOKEN is required: the services refuse calls without the service token")
+	}
+	if cfg.AuthFailureBurst < 1 || cfg.AuthFailureRefill <= 0 {
+		return errors.New("ABACUS_AUTH_FAILURE_BURST must be at least 1 and ABACUS_AUTH_FAILURE_REFILL positive")
+	}
+	log, err := logging.New(os.Stdout, "gateway", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "starting", "config", config.String(&cfg))
+	return server.Run(ctx, server.Options{
+		HTTPAddr:          cfg.HTTPAddr,
+		AdminAddr:         cfg.AdminAddr,
+		CustomerAddr:      cfg.CustomerAddr,
+		LedgerAddr:        cfg.LedgerAddr,
+		HistoryAddr:       cfg.HistoryAddr,
+		ServiceToken:      cfg.ServiceToken,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		AuthFailureBurst:  cfg.AuthFailureBurst,
+		AuthFailureRefill: cfg.AuthFailureRefill,
+		Logger:            log,
+	})
+}

@@ -1,0 +1,203 @@
+// Package exigo serves the Exigo REST dialect under /3.0/: Basic
+// authentication with login@company:password and answers that carry Exigo's
+// ApiResult ({"status","errors","transactionKey"}).
+package exigo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+)
+
+// Clients are the services the Exigo dialect calls.
+type Clients struct {
+	Customer customerv1.CustomerServiceClient
+	Ledger   ledgerv1.LedgerServiceClient
+}
+
+// Handler is the Exigo dialect.
+type Handler struct {
+	clients Clients
+	guard   *auth.Guard
+	log     *slog.Logger
+}
+
+// New returns the Exigo dialect.
+func New(c Clients, guard *auth.Guard, log *slog.Logger) *Handler {
+	return &Handler{clients: c, guard: guard, log: log}
+}
+
+const (
+	balancesPath = "/3.0/customers/balances"
+	extendedPath = "/3.0/customers/extended"
+)
+
+// route is one Exigo method; the paths are matched case-insensitively, as
+// Exigo's (IIS) servers do.
+type route struct {
+	method string
+	serve  func(h *Handler, w http.ResponseWriter, r *http.Request)
+}
+
+var routes = map[string]route{
+	balancesPath: {http.MethodGet, (*Handler).balances},
+	extendedPath: {http.MethodPatch, (*Handler).updateExtended},
+}
+
+// ServeHTTP routes, authenticates, then runs the method.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, ok := routes[strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))]
+	if !ok {
+		h.WriteError(w, r, http.StatusNotFound, "No resource matches the request URI.")
+		return
+	}
+	if r.Method != rt.method {
+		w.Header().Set("Allow", rt.method)
+		h.WriteError(w, r, http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
+		return
+	}
+	ctx, err := h.guard.Authenticate(r, credential)
+	if err != nil {
+		h.authFailure(w, r, err)
+		return
+	}
+	rt.serve(h, w, r.WithContext(ctx))
+}
+
+func credential(r *http.Request) (*customerv1.AuthenticateRequest, error) {
+	user, password, err := auth.BasicFromRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	login, company, ok := auth.SplitExigoLogin(user)
+	if !ok {
+		return nil, errors.New("user is not login@company")
+	}
+	return &customerv1.AuthenticateRequest{Credential: &customerv1.AuthenticateRequest_Exigo{
+		Exigo: &customerv1.ExigoCredential{Login: login, Company: company, Password: password},
+	}}, nil
+}
+
+func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, err error) {
+	var tooMany *auth.TooManyAttemptsError
+	switch {
+	case errors.As(err, &tooMany):
+		tooMany.SetRetryAfter(w.Header())
+		h.WriteError(w, r, http.StatusTooManyRequests, "Too many failed login attempts. Try again later.")
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		h.WriteError(w, r, http.StatusUnauthorized, "Invalid login, company or password.")
+	default:
+		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
+	}
+}
+
+const (
+	msgUnavailable    = "Service temporarily unavailable. Try again later."
+	msgNotImplemented = "Not implemented yet."
+	msgInternal       = "An internal error occurred."
+)
+
+// serviceError answers for a failed service call. Only client-caused
+// failures show the service's message; the rest are logged.
+func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.InvalidArgument:
+		h.WriteError(w, r, http.StatusBadRequest, st.Message())
+	case codes.NotFound:
+		h.WriteError(w, r, http.StatusNotFound, st.Message())
+	case codes.Unimplemented:
+		h.WriteError(w, r, http.StatusNotImplemented, msgNotImplemented)
+	case codes.Unavailable:
+		h.log.WarnContext(r.Context(), "service unavailable", "error", err)
+		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
+	default:
+		h.log.ErrorContext(r.Context(), "service call failed", "error", err)
+		h.WriteError(w, r, http.StatusInternalServerError, msgInternal)
+	}
+}
+
+// clientError is a message meant for the client, shown as is in the
+// result's errors; hence it reads as a sentence.
+type clientError string
+
+func (e clientError) Error() string { return string(e) }
+
+func clientErrorf(format string, args ...any) clientError {
+	return clientError(fmt.Sprintf(format, args...))
+}
+
+// apiResult is Exigo's ApiResult.
+type apiResult struct {
+	Status         string   `json:"status"`
+	Errors         []string `json:"errors"`
+	TransactionKey string   `json:"transactionKey"`
+}
+
+func newResult(errs ...string) apiResult {
+	st := "Success"
+	if len(errs) > 0 {
+		st = "Failure"
+	}
+	if errs == nil {
+		errs = []string{}
+	}
+	return apiResult{Status: st, Errors: errs, TransactionKey: uuid.NewString()}
+}
+
+// resultOnly is the answer of methods that return nothing but the result.
+type resultOnly struct {
+	Result apiResult `json:"result"`
+}
+
+// balancesAnswer keeps customerBalances ahead of result, as Exigo writes it;
+// a nil slice renders as null, which is what Exigo sends on failure.
+type balancesAnswer struct {
+	CustomerBalances []customerBalance `json:"customerBalances"`
+	Result           apiResult         `json:"result"`
+}
+
+type customerBalance struct {
+	CurrencyCode        string      `json:"currencyCode"`
+	CurrencyDescription string      `json:"currencyDescription"`
+	Balance             json.Number `json:"balance"`
+}
+
+// WriteError answers with a Failure result and the given HTTP status.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, message string) {
+	h.fail(w, r, httpStatus, message)
+}
+
+// fail answers with a Failure result. The balances method's answers always
+// carry customerBalances, so its failures do too (as null).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, httpStatus int, messages ...string) {
+	result := newResult(messages...)
+	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), balancesPath) {
+		h.writeJSON(w, r, httpStatus, balancesAnswer{Result: result})
+		return
+	}
+	h.writeJSON(w, r, httpStatus, resultOnly{Result: result})
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "marshal answer", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,271 @@
+// Package magento serves the Magento 1 REST facade under /api/rest/: Basic
+// apiUser:apiKey authentication and Magento's
+// {"messages":{"error":[{"code","message"}]}} faults.
+package magento
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/query"
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
+)
+
+// Prefix is the path prefix the dialect owns. Magento's routes are
+// case-sensitive, so it is matched exactly.
+const Prefix = "/api/rest/"
+
+// Handler is the Magento dialect.
+type Handler struct {
+	history historyv1.HistoryServiceClient
+	guard   *auth.Guard
+	log     *slog.Logger
+}
+
+// New returns the Magento dialect.
+func New(history historyv1.HistoryServiceClient, guard *auth.Guard, log *slog.Logger) *Handler {
+	return &Handler{history: history, guard: guard, log: log}
+}
+
+// Magento fault codes and messages.
+const (
+	faultInvalid   = 100
+	faultNoHistory = 102
+	msgInvalid     = "Provided data is invalid."
+	msgNoHistory   = "No history found with requested parameters."
+)
+
+// maxPages bounds one answer; a customer's store-credit history is short,
+// and a runaway one should not pin the gateway.
+const maxPages = 50
+
+type fault struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type faults struct {
+	Messages struct {
+		Error []fault `json:"error"`
+	} `json:"messages"`
+}
+
+// historyItem is Magento's enterpriseCustomerbalanceHistoryItemEntity, every
+// value a string.
+type historyItem struct {
+	HistoryID          string `json:"history_id"`
+	BalanceID          string `json:"balance_id"`
+	UpdatedAt          string `json:"updated_at"`
+	Action             string `json:"action"`
+	BalanceAmount      string `json:"balance_amount"`
+	BalanceDelta       string `json:"balance_delta"`
+	AdditionalInfo     string `json:"additional_info"`
+	IsCustomerNotified string `json:"is_customer_notified"`
+	CustomerID         string `json:"customer_id"`
+	WebsiteID          string `json:"website_id"`
+	BaseCurrencyCode   string `json:"base_currency_code"`
+}
+
+// ServeHTTP routes, authenticates, then runs the method.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	customerID, ok := historyRoute(r.URL.Path)
+	if !ok {
+		h.WriteError(w, r, http.StatusNotFound, "Request does not match any route.")
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		h.WriteError(w, r, http.StatusMethodNotAllowed, "Resource method not implemented yet.")
+		return
+	}
+	ctx, err := h.guard.Authenticate(r, credential)
+	if err != nil {
+		var tooMany *auth.TooManyAttemptsError
+		switch {
+		case errors.As(err, &tooMany):
+			tooMany.SetRetryAfter(w.Header())
+			h.WriteError(w, r, http.StatusTooManyRequests, "Too many failed authentication attempts. Try again later.")
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			h.WriteError(w, r, http.StatusUnauthorized, "Authentication failed.")
+		default:
+			h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable.")
+		}
+		return
+	}
+	req, ok := historyRequest(customerID, r)
+	if !ok {
+		h.writeFault(w, r, http.StatusBadRequest, faultInvalid, msgInvalid)
+		return
+	}
+	var items []historyItem
+	for range maxPages {
+		resp, err := h.history.ListHistory(ctx, req)
+		if err != nil {
+			h.serviceError(w, r, err)
+			return
+		}
+		for _, e := range resp.GetEntries() {
+			items = append(items, render(e))
+		}
+		if resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	if len(items) == 0 {
+		h.writeFault(w, r, http.StatusNotFound, faultNoHistory, msgNoHistory)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, items)
+}
+
+// historyRoute matches customers/{customerId}/storecredit/history and returns
+// the raw customer id.
+func historyRoute(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, Prefix)
+	if !ok {
+		return "", false
+	}
+	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	if len(parts) != 4 || parts[0] != "customers" || parts[1] == "" || parts[2] != "storecredit" || parts[3] != "history" {
+		return "", false
+	}
+	return parts[1], true
+}
+
+func credential(r *http.Request) (*customerv1.AuthenticateRequest, error) {
+	user, key, err := auth.BasicFromRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	return &customerv1.AuthenticateRequest{Credential: &customerv1.AuthenticateRequest_Magento{
+		Magento: &customerv1.MagentoCredential{ApiUser: user, ApiKey: key},
+	}}, nil
+}
+
+// historyRequest validates the customer id and the optional website_id.
+func historyRequest(customerID string, r *http.Request) (*historyv1.ListHistoryRequest, bool) {
+	id, ok := positiveInt(customerID, 1)
+	if !ok {
+		return nil, false
+	}
+	req := &historyv1.ListHistoryRequest{CustomerId: id, PageSize: 1000}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, false
+	}
+	website, present, err := query.Get(q, "website_id")
+	if err != nil {
+		return nil, false
+	}
+	if present && website != "" {
+		wid, ok := positiveInt(website, 0)
+		if !ok {
+			return nil, false
+		}
+		req.WebsiteId = proto.Int32(wid)
+	}
+	return req, true
+}
+
+// positiveInt parses digits only, at least min, within int32.
+func positiveInt(s string, min int64) (int32, bool) {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || n < min {
+		return 0, false
+	}
+	return int32(n), true
+}
+
+func render(e *historyv1.HistoryEntry) historyItem {
+	notified := "0"
+	if e.GetCustomerNotified() {
+		notified = "1"
+	}
+	return historyItem{
+		HistoryID:          strconv.FormatInt(e.GetHistoryId(), 10),
+		BalanceID:          strconv.FormatInt(e.GetBalanceId(), 10),
+		UpdatedAt:          e.GetUpdateTime().AsTime().UTC().Format(time.DateTime),
+		Action:             strconv.Itoa(int(e.GetAction())),
+		BalanceAmount:      fourDecimals(e.GetBalanceAmount()),
+		BalanceDelta:       fourDecimals(e.GetBalanceDelta()),
+		AdditionalInfo:     e.GetAdditionalInfo(),
+		IsCustomerNotified: notified,
+		CustomerID:         strconv.Itoa(int(e.GetCustomerId())),
+		WebsiteID:          strconv.Itoa(int(e.GetWebsiteId())),
+		BaseCurrencyCode:   e.GetCurrency(),
+	}
+}
+
+// fourDecimals writes Magento's 4-decimal amounts. It never rounds money: a
+// value with more decimals keeps them all, and a value it cannot parse is
+// passed through rather than invented.
+func fourDecimals(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	if d.Exponent() < -4 {
+		return d.String()
+	}
+	return d.StringFixed(4)
+}
+
+func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
+	switch status.Code(err) {
+	case codes.InvalidArgument:
+		h.writeFault(w, r, http.StatusBadRequest, faultInvalid, msgInvalid)
+	case codes.NotFound:
+		h.writeFault(w, r, http.StatusNotFound, faultNoHistory, msgNoHistory)
+	case codes.Unimplemented:
+		h.WriteError(w, r, http.StatusNotImplemented, "Not implemented yet.")
+	case codes.Unavailable:
+		h.log.WarnContext(r.Context(), "history unavailable", "error", err)
+		h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable.")
+	default:
+		h.log.ErrorContext(r.Context(), "history call failed", "error", err)
+		h.WriteError(w, r, http.StatusInternalServerError, "Internal error.")
+	}
+}
+
+// WriteError answers with a fault whose code is the HTTP status, as Magento
+// does for faults outside a resource's own list.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, message string) {
+	h.writeFault(w, r, httpStatus, httpStatus, message)
+}
+
+func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, httpStatus, code int, message string) {
+	var f faults
+	f.Messages.Error = []fault{{Code: code, Message: message}}
+	h.writeJSON(w, r, httpStatus, f)
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "marshal answer", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/exigo"
+	"github.com/abacus-ledger/abacus/gateway/internal/igsend"
+	"github.com/abacus-ledger/abacus/gateway/internal/magento"
+	"github.com/abacus-ledger/abacus/gateway/internal/manex"
+	"github.com/abacus-ledger/abacus/gateway/internal/native"
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
+	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+)
+
+// Conns are the gateway's connections to the services. They must have been
+// dialed with tenancy.DialOptions, which send the service token and the
+// tenant of each call; Run does that.
+type Conns struct {
+	// Customer serves CustomerService and TenantAdminService.
+	Customer grpc.ClientConnInterface
+	Ledger   grpc.ClientConnInterface
+	History  grpc.ClientConnInterface
+}
+
+// HandlerConfig tunes NewHandler. The zero value of each field is a sensible
+// default.
+type HandlerConfig struct {
+	Logger *slog.Logger
+	// AuthFailureBurst failed authentications are allowed per client IP
+	// before it is refused; one more is allowed per AuthFailureRefill.
+	AuthFailureBurst  int           // default 10
+	AuthFailureRefill time.Duration // default 6s
+	// Now is the limiter's clock; tests pass a fake one.
+	Now func() time.Time
+	// Metrics, when set, receives the request metrics.
+	Metrics prometheus.Registerer
+	// MaxBodyBytes bounds request bodies; default 1 MiB.
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the request body limit.
+const DefaultMaxBodyBytes = 1 << 20
+
+// dialect is what the server needs of each API it routes to.
+type dialect interface {
+	http.Handler
+	WriteError(w http.ResponseWriter, r *http.Request, status int, message string)
+}
+
+type gateway struct {
+	log     *slog.Logger
+	metrics *metrics
+	maxBody int64
+	probes  *probes
+
+	native  *native.Handler
+	exigo   *exigo.Handler
+	igsend  *igsend.Handler
+	magento *magento.Handler
+	manex   *manex.Handler
+}
+
+// NewHandler builds the gateway's HTTP handler: the native /v1 API, the four
+// dialects, /healthz, /readyz and /openapi.json, each request with an id, a
+// log line, panic recovery and a body limit.
+func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
+	if conns.Customer == nil || conns.Ledger == nil || conns.History == nil {
+		return nil, errors.New("server: all three service connections are required")
+	}
+	if cfg.AuthFailureBurst < 0 || cfg.AuthFailureRefill < 0 || cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("server: negative limits")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AuthFailureBurst == 0 {
+		cfg.AuthFailureBurst = 10
+	}
+	if cfg.AuthFailureRefill == 0 {
+		cfg.AuthFailureRefill = 6 * time.Second
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	customers := customerv1.NewCustomerServiceClient(conns.Customer)
+	ledger := ledgerv1.NewLedgerServiceClient(conns.Ledger)
+	history := historyv1.NewHistoryServiceClient(conns.History)
+	guard := auth.NewGuard(customerv1.NewTenantAdminServiceClient(conns.Customer),
+		auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureRefill, cfg.Now), log)
+
+	nat, err := native.New(native.Clients{Customer: customers, Ledger: ledger, History: history}, guard, RequestID, log)
+	if err != nil {
+		return nil, err
+	}
+	return &gateway{
+		log:     log,
+		metrics: m,
+		maxBody: cfg.MaxBodyBytes,
+		probes:  newProbes(conns),
+		native:  nat,
+		exigo:   exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log),
+		igsend:  igsend.New(ledger, guard, log),
+		magento: magento.New(history, guard, log),
+		manex:   manex.New(customers, guard, log),
+	}, nil
+}
+
+// route picks the API of a path. Exigo and MANEX paths are matched
+// case-insensitively, as their IIS servers do; Magento owns exactly
+// /api/rest/, and any other /api/ path is MANEX's, so that it gets MANEX's
+// own "no resource" answer.
+func (g *gateway) route(path string) (name string, d dialect) {
+	lower := strings.ToLower(path)
+	switch {
+	case strings.HasPrefix(path, "/v1/"):
+		return "native", g.native
+	case strings.HasPrefix(lower, "/3.0/"):
+		return "exigo", g.exigo
+	case path == igsend.Paths[0] || path == igsend.Paths[1]:
+		return "igsend", g.igsend
+	case strings.HasPrefix(path, magento.Prefix):
+		return "magento", g.magento
+	case strings.HasPrefix(lower, manex.Prefix):
+		return "manex", g.manex
+	}
+	return "", nil
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestID(r)
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(withRequestID(r.Context(), id))
+	rec := &recorder{ResponseWriter: w}
+
+	name, d := g.route(r.URL.Path)
+	logPath := r.URL.Path
+	if name == "manex" {
+		logPath = manex.RedactPath(logPath)
+	}
+	if name == "" {
+		name = "gateway"
+	}
+	var writeError errorWriter
+	if d != nil {
+		writeError = d.WriteError
+	}
+	// Deferred in this order so the log line sees the status a recovered
+	// panic produced. Headers are never logged: they carry credentials.
+	defer func() {
+		elapsed := time.Since(start)
+		g.metrics.observe(name, r.Method, rec.status, elapsed)
+		g.log.InfoContext(r.Context(), "http request", "dialect", name, "method", r.Method,
+			"path", logPath, "status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
+	}()
+	defer recoverPanic(g.log, rec, r, writeError)
+
+	if d == nil {
+		g.serveOwn(rec, r)
+		return
+	}
+	if !limitBody(rec, r, g.maxBody, d.WriteError) {
+		return
+	}
+	d.ServeHTTP(rec, r)
+}
+
+// serveOwn answers the gateway's own endpoints; anything else is a 404 in
+// the native API's shape.
+func (g *gateway) serveOwn(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		g.probes.live(w, r)
+	case "/readyz":
+		g.probes.ready(w, r)
+	case "/openapi.json":
+		serveOpenAPI(w, r)
+	default:
+		g.native.WriteError(w, r, http.StatusNotFound, "Not Found")
+	}
+}

@@ -1,0 +1,155 @@
+// Package server runs the gateway: it dials the customer, ledger and history
+// services, serves the HTTP APIs in front of them, and shuts down cleanly
+// when its context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+)
+
+// Options configure Run.
+type Options struct {
+	// HTTPAddr is the API listen address; port 0 picks a free port, which
+	// Started reports.
+	HTTPAddr string
+	// AdminAddr serves Prometheus /metrics; empty disables it.
+	AdminAddr string
+	// The services' gRPC addresses.
+	CustomerAddr, LedgerAddr, HistoryAddr string
+	// ServiceToken proves to the services that the gateway is part of Abacus.
+	ServiceToken string
+	// ShutdownTimeout bounds the graceful shutdown; default 20s.
+	ShutdownTimeout time.Duration
+	// AuthFailureBurst and AuthFailureRefill configure the limiter on failed
+	// authentications (see HandlerConfig).
+	AuthFailureBurst  int
+	AuthFailureRefill time.Duration
+	Logger            *slog.Logger
+	// Started, when set, is called with the bound API address once the
+	// gateway accepts connections.
+	Started func(addr net.Addr)
+}
+
+// Run serves until ctx ends, then stops accepting, lets requests in flight
+// finish within ShutdownTimeout, and closes the service connections.
+func Run(ctx context.Context, opts Options) (err error) {
+	if opts.ServiceToken == "" {
+		return errors.New("service token is empty: set ABACUS_SERVICE_TOKEN")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 20 * time.Second
+	}
+	log := opts.Logger
+
+	dial := func(name, addr string) (*grpc.ClientConn, error) {
+		dopts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+			tenancy.DialOptions(opts.ServiceToken)...)
+		cc, err := grpc.NewClient(addr, dopts...)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s service at %q: %w", name, addr, err)
+		}
+		return cc, nil
+	}
+	var conns []*grpc.ClientConn
+	defer func() {
+		for _, cc := range conns {
+			err = errors.Join(err, cc.Close())
+		}
+	}()
+	targets := []struct{ name, addr string }{
+		{"customer", opts.CustomerAddr}, {"ledger", opts.LedgerAddr}, {"history", opts.HistoryAddr},
+	}
+	for _, t := range targets {
+		cc, err := dial(t.name, t.addr)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, cc)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := NewHandler(Conns{Customer: conns[0], Ledger: conns[1], History: conns[2]}, HandlerConfig{
+		Logger:            log,
+		AuthFailureBurst:  opts.AuthFailureBurst,
+		AuthFailureRefill: opts.AuthFailureRefill,
+		Metrics:           reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	servers := []*http.Server{newHTTPServer(handler, log)}
+	addrs := []string{opts.HTTPAddr}
+	if opts.AdminAddr != "" {
+		admin := http.NewServeMux()
+		admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		servers = append(servers, newHTTPServer(admin, log))
+		addrs = append(addrs, opts.AdminAddr)
+	}
+	listeners := make([]net.Listener, 0, len(servers))
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return fmt.Errorf("listen on %q: %w", addr, err)
+		}
+		listeners = append(listeners, ln)
+	}
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	log.InfoContext(ctx, "gateway listening", "http", listeners[0].Addr().String(), "admin", opts.AdminAddr)
+	if opts.Started != nil {
+		opts.Started(listeners[0].Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("serve: %w", serveErr)
+	}
+	log.InfoContext(ctx, "gateway shutting down")
+	// ctx is done already; the shutdown needs a deadline of its own.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	return serveErr
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
