@@ -163,9 +163,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// panic produced. Headers are never logged: they carry credentials.
 	defer func() {
 		elapsed := time.Since(start)
-		g.metrics.observe(name, r.Method, rec.status, elapsed)
+		status := rec.status
+		if status == 0 { // nothing written: net/http answers 200
+			status = http.StatusOK
+		}
+		g.metrics.observe(name, r.Method, status, elapsed)
 		g.log.InfoContext(r.Context(), "http request", "dialect", name, "method", r.Method,
-			"path", logPath, "status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
+			"path", logPath, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000)
 	}()
 	defer recoverPanic(g.log, rec, r, writeError)
 
