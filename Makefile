@@ -4,6 +4,7 @@
 #   make generate        regenerate Go and OpenAPI from proto/ (offline)
 #   make check-generate  fail when committed generated code differs
 #   make lint            buf lint, buf format check, gofmt, go vet
+#   make bench           benchmarks of the running system (figures in README)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -82,6 +83,12 @@ build:
 .PHONY: run
 run: build
 	$(BIN)/abacusdev run --bin $(BIN) --data $(CURDIR)/.data
+
+# Benchmarks start the whole system on a throwaway PostgreSQL; BENCH=name
+# runs one of them (see `bin/abacusdev bench help`).
+.PHONY: bench
+bench: build
+	$(BIN)/abacusdev bench $(BENCH)
 
 .PHONY: test
 test: build

@@ -4,6 +4,8 @@
 //	    run CMD with TEST_DATABASE_URL pointing at a throwaway PostgreSQL
 //	abacusdev run ...
 //	    run the whole system locally
+//	abacusdev bench [NAME [flags]]
+//	    start the system on a throwaway PostgreSQL and measure it
 package main
 
 import (
@@ -17,7 +19,8 @@ import (
 
 const usage = `usage:
   abacusdev with-postgres [--data DIR] -- CMD ARGS...
-  abacusdev run [flags]`
+  abacusdev run [flags]
+  abacusdev bench [NAME [flags]]`
 
 // exitCodeError makes the process exit with code without printing anything:
 // the child whose status it carries has already reported its own failure.
@@ -49,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return withPostgres(ctx, args)
 	case "run":
 		return runStack(ctx, args)
+	case "bench":
+		return runBench(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil

@@ -31,10 +31,130 @@ type process struct {
 	exited    chan error
 }
 
-// runStack is `make run`: PostgreSQL (under --data, or DATABASE_URL), the
-// migrations, the three services and the gateway as separate processes, and
-// a demo tenant whose credentials it prints and writes to
-// DATA/demo-credentials.json. Ctrl-C stops everything; the data stays.
+// stackOptions configure startStack.
+type stackOptions struct {
+	binDir, dataDir, host string
+	gatewayPort, pgPort   int
+	// extraEnv is added to every process's environment.
+	extraEnv []string
+	say      func(format string, a ...any)
+}
+
+// stack is a running system: PostgreSQL and the four processes.
+type stack struct {
+	token, dbURL, gateway string
+	grpc                  map[string]string
+	procs                 []*process
+	addr                  func(port int) string
+	stops                 []func()
+}
+
+// stop stops the processes, then PostgreSQL.
+func (s *stack) stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+}
+
+// startStack starts PostgreSQL (under DATA/pg, or DATABASE_URL), applies
+// the migrations, starts the three services and the gateway as separate
+// processes and waits until each is ready. On error it stops what it
+// started.
+func startStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
+	say := o.say
+	s := &stack{addr: func(port int) string { return net.JoinHostPort(o.host, strconv.Itoa(port)) }}
+	defer func() {
+		if err != nil {
+			s.stop()
+		}
+	}()
+	if err := os.MkdirAll(filepath.Join(o.dataDir, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	s.dbURL = os.Getenv("DATABASE_URL")
+	if s.dbURL != "" {
+		say("using DATABASE_URL from the environment")
+	} else {
+		say("starting PostgreSQL in %s", filepath.Join(o.dataDir, "pg"))
+		srv, err := pgserver.Start(ctx, pgserver.Options{
+			Dir: filepath.Join(o.dataDir, "pg"), Port: freePortFrom(o.host, o.pgPort), AllowInstall: true,
+			Logf: func(f string, a ...any) { say(f, a...) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		s.stops = append(s.stops, func() {
+			say("stopping PostgreSQL (data kept in %s)", filepath.Join(o.dataDir, "pg"))
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "stop postgres:", err)
+			}
+		})
+		s.dbURL = srv.URL(pgserver.DefaultDatabase)
+		say("PostgreSQL listening on 127.0.0.1:%d", srv.Port())
+	}
+
+	s.token = randomHex(24)
+	procs := []*process{
+		{name: "customer", grpcPort: freePortFrom(o.host, 9091), adminPort: freePortFrom(o.host, 9191)},
+		{name: "ledger", grpcPort: freePortFrom(o.host, 9092), adminPort: freePortFrom(o.host, 9192)},
+		{name: "history", grpcPort: freePortFrom(o.host, 9093), adminPort: freePortFrom(o.host, 9193)},
+		{name: "gateway", httpPort: freePortFrom(o.host, o.gatewayPort), adminPort: freePortFrom(o.host, 9190)},
+	}
+	s.procs = procs
+	addr := s.addr
+	s.grpc = map[string]string{"customer": addr(procs[0].grpcPort), "ledger": addr(procs[1].grpcPort), "history": addr(procs[2].grpcPort)}
+	env := append(os.Environ(),
+		"DATABASE_URL="+s.dbURL,
+		"ABACUS_SERVICE_TOKEN="+s.token,
+		"ABACUS_CUSTOMER_ADDR="+s.grpc["customer"],
+		"ABACUS_LEDGER_ADDR="+s.grpc["ledger"],
+		"ABACUS_HISTORY_ADDR="+s.grpc["history"],
+	)
+	env = append(env, o.extraEnv...)
+
+	for _, p := range procs[:3] {
+		say("migrating %s", p.name)
+		cmd := exec.CommandContext(ctx, filepath.Join(o.binDir, p.name), "migrate")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("migrate %s: %w\n%s", p.name, err, out)
+		}
+	}
+
+	s.stops = append(s.stops, func() { stopAll(procs, say) })
+	for _, p := range procs {
+		penv := append(env[:len(env):len(env)], "ABACUS_ADMIN_ADDR="+addr(p.adminPort), "ABACUS_MIGRATE_ON_START=false")
+		if p.grpcPort != 0 {
+			penv = append(penv, "ABACUS_GRPC_ADDR="+addr(p.grpcPort))
+		} else {
+			penv = append(penv, "ABACUS_HTTP_ADDR="+addr(p.httpPort))
+		}
+		logPath := filepath.Join(o.dataDir, "logs", p.name+".log")
+		if err := start(p, filepath.Join(o.binDir, p.name), penv, logPath); err != nil {
+			return nil, err
+		}
+		say("started %-8s pid %d, log %s", p.name, p.cmd.Process.Pid, logPath)
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, p := range procs[:3] {
+		if err := waitServing(waitCtx, p, addr(p.grpcPort)); err != nil {
+			return nil, fmt.Errorf("%s did not become ready: %w (see %s)", p.name, err, filepath.Join(o.dataDir, "logs", p.name+".log"))
+		}
+		say("%-8s gRPC health SERVING on %s", p.name, addr(p.grpcPort))
+	}
+	s.gateway = "http://" + addr(procs[3].httpPort)
+	if err := waitHTTP(waitCtx, procs[3], s.gateway+"/healthz"); err != nil {
+		return nil, fmt.Errorf("gateway did not become ready: %w (see %s)", err, filepath.Join(o.dataDir, "logs", "gateway.log"))
+	}
+	say("gateway  HTTP 200 on %s/healthz", s.gateway)
+	return s, nil
+}
+
+// runStack is `make run`: the stack, plus a demo tenant whose credentials it
+// prints and writes to DATA/demo-credentials.json. Ctrl-C stops everything;
+// the data stays.
 func runStack(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("abacusdev run", flag.ContinueOnError)
 	binDir := fs.String("bin", "bin", "directory holding the customer, ledger, history and gateway binaries")
@@ -49,103 +169,26 @@ func runStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(data, "logs"), 0o755); err != nil {
+	say := func(format string, a ...any) { fmt.Printf("==> "+format+"\n", a...) }
+	s, err := startStack(ctx, stackOptions{binDir: *binDir, dataDir: data, host: *host, gatewayPort: *gatewayPort, pgPort: *pgPort, say: say})
+	if err != nil {
 		return err
 	}
-	say := func(format string, a ...any) { fmt.Printf("==> "+format+"\n", a...) }
+	defer s.stop()
 
-	dbURL := os.Getenv("DATABASE_URL")
-	if dbURL != "" {
-		say("using DATABASE_URL from the environment")
-	} else {
-		say("starting PostgreSQL in %s", filepath.Join(data, "pg"))
-		srv, err := pgserver.Start(ctx, pgserver.Options{
-			Dir: filepath.Join(data, "pg"), Port: freePortFrom(*host, *pgPort), AllowInstall: true,
-			Logf: func(f string, a ...any) { say(f, a...) },
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: %w", err)
-		}
-		defer func() {
-			say("stopping PostgreSQL (data kept in %s)", filepath.Join(data, "pg"))
-			if err := srv.Stop(); err != nil {
-				fmt.Fprintln(os.Stderr, "stop postgres:", err)
-			}
-		}()
-		dbURL = srv.URL(pgserver.DefaultDatabase)
-		say("PostgreSQL listening on 127.0.0.1:%d", srv.Port())
-	}
-
-	token := randomHex(24)
-	procs := []*process{
-		{name: "customer", grpcPort: freePortFrom(*host, 9091), adminPort: freePortFrom(*host, 9191)},
-		{name: "ledger", grpcPort: freePortFrom(*host, 9092), adminPort: freePortFrom(*host, 9192)},
-		{name: "history", grpcPort: freePortFrom(*host, 9093), adminPort: freePortFrom(*host, 9193)},
-		{name: "gateway", httpPort: freePortFrom(*host, *gatewayPort), adminPort: freePortFrom(*host, 9190)},
-	}
-	addr := func(port int) string { return net.JoinHostPort(*host, strconv.Itoa(port)) }
-	env := append(os.Environ(),
-		"DATABASE_URL="+dbURL,
-		"ABACUS_SERVICE_TOKEN="+token,
-		"ABACUS_CUSTOMER_ADDR="+addr(procs[0].grpcPort),
-		"ABACUS_LEDGER_ADDR="+addr(procs[1].grpcPort),
-		"ABACUS_HISTORY_ADDR="+addr(procs[2].grpcPort),
-	)
-
-	for _, p := range procs[:3] {
-		say("migrating %s", p.name)
-		cmd := exec.CommandContext(ctx, filepath.Join(*binDir, p.name), "migrate")
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("migrate %s: %w\n%s", p.name, err, out)
-		}
-	}
-
-	defer stopAll(procs, say)
-	for _, p := range procs {
-		penv := append(env[:len(env):len(env)], "ABACUS_ADMIN_ADDR="+addr(p.adminPort), "ABACUS_MIGRATE_ON_START=false")
-		if p.grpcPort != 0 {
-			penv = append(penv, "ABACUS_GRPC_ADDR="+addr(p.grpcPort))
-		} else {
-			penv = append(penv, "ABACUS_HTTP_ADDR="+addr(p.httpPort))
-		}
-		if err := start(p, filepath.Join(*binDir, p.name), penv, filepath.Join(data, "logs", p.name+".log")); err != nil {
-			return err
-		}
-		say("started %-8s pid %d, log %s", p.name, p.cmd.Process.Pid, filepath.Join(data, "logs", p.name+".log"))
-	}
-
-	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for _, p := range procs[:3] {
-		if err := waitServing(waitCtx, p, addr(p.grpcPort)); err != nil {
-			return fmt.Errorf("%s did not become ready: %w (see %s)", p.name, err, filepath.Join(data, "logs", p.name+".log"))
-		}
-		say("%-8s gRPC health SERVING on %s", p.name, addr(p.grpcPort))
-	}
-	gatewayURL := "http://" + addr(procs[3].httpPort)
-	if err := waitHTTP(waitCtx, procs[3], gatewayURL+"/healthz"); err != nil {
-		return fmt.Errorf("gateway did not become ready: %w (see %s)", err, filepath.Join(data, "logs", "gateway.log"))
-	}
-	say("gateway  HTTP 200 on %s/healthz", gatewayURL)
-
-	demo, err := ensureDemo(ctx, demoSetup{
-		customerAddr: addr(procs[0].grpcPort), token: token, file: filepath.Join(data, "demo-credentials.json"),
-		gateway: gatewayURL, grpc: map[string]string{
-			"customer": addr(procs[0].grpcPort), "ledger": addr(procs[1].grpcPort), "history": addr(procs[2].grpcPort),
-		},
-	})
+	file := filepath.Join(data, "demo-credentials.json")
+	demo, err := ensureDemo(ctx, demoSetup{customerAddr: s.grpc["customer"], token: s.token, file: file, gateway: s.gateway, grpc: s.grpc})
 	if err != nil {
 		return fmt.Errorf("demo tenant: %w", err)
 	}
-	printWelcome(os.Stdout, demo, procs, addr, filepath.Join(data, "demo-credentials.json"))
+	printWelcome(os.Stdout, demo, s.procs, s.addr, file)
 
 	select {
 	case <-ctx.Done():
 		fmt.Println()
 		say("stopping (Ctrl-C)")
 		return nil
-	case err := <-firstExit(procs):
+	case err := <-firstExit(s.procs):
 		return err
 	}
 }

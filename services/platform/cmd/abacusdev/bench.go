@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// benchmarks are the `abacusdev bench NAME` programs; each file that adds
+// one registers it in an init function.
+var benchmarks = map[string]func(ctx context.Context, args []string) error{}
+
+// runBench is `abacusdev bench [NAME ...]`: with no name it runs them all,
+// in name order.
+func runBench(ctx context.Context, args []string) error {
+	names := args
+	if len(names) == 0 || strings.HasPrefix(names[0], "-") {
+		for n := range benchmarks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		args = nil
+	} else {
+		names, args = names[:1], names[1:]
+	}
+	for _, n := range names {
+		b, ok := benchmarks[n]
+		if !ok {
+			return fmt.Errorf("unknown benchmark %q (have %s)", n, strings.Join(benchNames(), ", "))
+		}
+		if err := b(ctx, args); err != nil {
+			return fmt.Errorf("bench %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func benchNames() []string {
+	var out []string
+	for n := range benchmarks {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// benchFlags are the flags every benchmark takes.
+type benchFlags struct {
+	binDir   string
+	duration time.Duration
+	clients  int
+}
+
+func parseBenchFlags(name string, args []string, extra func(fs *flag.FlagSet)) (benchFlags, error) {
+	var f benchFlags
+	fs := flag.NewFlagSet("abacusdev bench "+name, flag.ContinueOnError)
+	fs.StringVar(&f.binDir, "bin", "bin", "directory holding the binaries")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long each measurement runs")
+	fs.IntVar(&f.clients, "clients", 16, "concurrent clients")
+	if extra != nil {
+		extra(fs)
+	}
+	return f, fs.Parse(args)
+}
+
+// startBenchStack starts the whole system on a throwaway PostgreSQL cluster
+// (with its durability settings on: fsync and synchronous commit are part of
+// what is measured) in a temporary directory that stop removes.
+func startBenchStack(ctx context.Context, binDir string) (*stack, func(), error) {
+	dir, err := os.MkdirTemp("", "abacus-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "--> "+format+"\n", a...) }
+	s, err := startStack(ctx, stackOptions{binDir: binDir, dataDir: dir, host: "127.0.0.1", gatewayPort: 18080, pgPort: 55329, say: say,
+		extraEnv: []string{"ABACUS_LOG_LEVEL=warn", "ABACUS_AUTH_FAILURE_BURST=1000000"}})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return s, func() { s.stop(); os.RemoveAll(dir) }, nil
+}
+
+// loadResult summarises one closed-loop load run.
+type loadResult struct {
+	ops, errors int
+	elapsed     time.Duration
+	p50, p99    time.Duration
+	firstError  error
+}
+
+func (r loadResult) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	s := fmt.Sprintf("%8.0f/s  p50 %6.2f ms  p99 %6.2f ms  (%d ops", r.perSecond(),
+		float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000, r.ops)
+	if r.errors > 0 {
+		s += fmt.Sprintf(", %d errors, first: %v", r.errors, r.firstError)
+	}
+	return s + ")"
+}
+
+// closedLoop runs clients workers, each calling op back to back for d, and
+// measures every call's latency. op gets the worker number and a counter.
+func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, worker, i int) error) loadResult {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		res       loadResult
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range clients {
+		wg.Go(func() {
+			var local []time.Duration
+			var errs int
+			var first error
+			for i := 0; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				err := op(ctx, w, i)
+				if ctx.Err() != nil {
+					break // the run ended mid-call: neither a result nor an error
+				}
+				if err != nil {
+					errs++
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			res.errors += errs
+			if res.firstError == nil {
+				res.firstError = first
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.ops = len(latencies)
+	slices.Sort(latencies)
+	if n := len(latencies); n > 0 {
+		res.p50 = latencies[n/2]
+		res.p99 = latencies[min(n-1, n*99/100)]
+	}
+	return res
+}
+
+var errUnexpected = errors.New("unexpected answer")
+
+// printTable writes rows of columns aligned, for the benchmark summaries.
+func printTable(title string, header []string, rows [][]string) {
+	fmt.Printf("\n%s\n", title)
+	widths := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	line := func(r []string) {
+		for i, c := range r {
+			fmt.Printf("  %-*s", widths[i], c)
+		}
+		fmt.Println()
+	}
+	line(header)
+	for _, r := range rows {
+		line(r)
+	}
+}
+
