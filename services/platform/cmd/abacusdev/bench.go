@@ -11,6 +11,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
 // benchmarks are the `abacusdev bench NAME` programs; each file that adds
@@ -107,9 +113,24 @@ func (r loadResult) String() string {
 	return s + ")"
 }
 
+// loopOption tunes closedLoop.
+type loopOption func(*loopConfig)
+
+type loopConfig struct{ done func(error) bool }
+
+// stopOn ends a worker when op returns sentinel (not counted as an error),
+// for loops that work through a fixed amount of work.
+func stopOn(sentinel error) loopOption {
+	return func(c *loopConfig) { c.done = func(err error) bool { return errors.Is(err, sentinel) } }
+}
+
 // closedLoop runs clients workers, each calling op back to back for d, and
 // measures every call's latency. op gets the worker number and a counter.
-func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, worker, i int) error) loadResult {
+func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, worker, i int) error, opts ...loopOption) loadResult {
+	cfg := loopConfig{done: func(error) bool { return false }}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -127,7 +148,7 @@ func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx c
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
 				err := op(ctx, w, i)
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || (err != nil && cfg.done(err)) {
 					break // the run ended mid-call: neither a result nor an error
 				}
 				if err != nil {
@@ -160,6 +181,45 @@ func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx c
 }
 
 var errUnexpected = errors.New("unexpected answer")
+
+// benchEnv is a started stack with a tenant (the demo tenant's credentials)
+// and gRPC connections that carry the service token.
+type benchEnv struct {
+	stack *stack
+	demo  demoFile
+	conns map[string]*grpc.ClientConn // customer, ledger, history
+}
+
+// newBenchEnv creates the tenant and dials the services.
+func newBenchEnv(ctx context.Context, s *stack) (*benchEnv, error) {
+	e := &benchEnv{stack: s, conns: map[string]*grpc.ClientConn{}}
+	for name, addr := range s.grpc {
+		conn, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(s.token)...)...)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.conns[name] = conn
+	}
+	demo, err := createDemo(ctx, customerv1.NewTenantAdminServiceClient(e.conns["customer"]))
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.demo = demo
+	return e, nil
+}
+
+// tenantCtx makes calls act for the bench tenant.
+func (e *benchEnv) tenantCtx(ctx context.Context) context.Context {
+	return tenancy.WithTenant(ctx, e.demo.Tenant)
+}
+
+func (e *benchEnv) close() {
+	for _, c := range e.conns {
+		c.Close()
+	}
+}
 
 // printTable writes rows of columns aligned, for the benchmark summaries.
 func printTable(title string, header []string, rows [][]string) {
