@@ -241,4 +241,3 @@ func printTable(title string, header []string, rows [][]string) {
 		line(r)
 	}
 }
-

@@ -99,7 +99,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 	post := func(pick func() int32) loadResult {
 		return closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
 			_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
-				Posting: &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
+				Posting:        &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
 				IdempotencyKey: fmt.Sprintf("bench-%d-%d-%d", run, w, i),
 			})
 			return err
