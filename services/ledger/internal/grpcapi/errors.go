@@ -1,0 +1,58 @@
+// Package grpcapi adapts the ledger domain to its gRPC contract,
+// abacus.ledger.v1.LedgerService.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
+)
+
+// toStatus maps domain errors to gRPC codes, in one place. Internal
+// failures are logged and never shown to the client.
+func toStatus(ctx context.Context, log *slog.Logger, err error) error {
+	var fe *ledger.FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return fieldStatus(fe)
+	case errors.Is(err, ledger.ErrInvalid):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ledger.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ledger.ErrKeyReused):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, ledger.ErrOutcomeUnknown):
+		log.ErrorContext(ctx, "posting outcome unknown", "error", err.Error())
+		return status.Error(codes.Unknown, "the posting's commit was cut off, so it may or may not have been written; "+
+			"retry with the same idempotency key to find out")
+	case errors.Is(err, ledger.ErrUnavailable):
+		log.WarnContext(ctx, "unavailable", "error", err.Error())
+		return status.Error(codes.Unavailable, "the ledger cannot serve this call now; retry later (postings with the same idempotency key)")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	log.ErrorContext(ctx, "internal error", "error", err.Error())
+	return status.Error(codes.Internal, "internal error")
+}
+
+// fieldStatus is INVALID_ARGUMENT with the message "field: rule" and a
+// BadRequest detail, the shape the validation interceptor gives.
+func fieldStatus(fe *ledger.FieldError) error {
+	st := status.New(codes.InvalidArgument, fe.Error())
+	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: fe.Field, Description: fe.Rule},
+	}}); err == nil {
+		st = d
+	}
+	return st.Err()
+}

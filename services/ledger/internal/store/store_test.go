@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
+	"github.com/abacus-ledger/abacus/services/platform/pgtest"
+)
+
+// The migrations go down to nothing and up again cleanly.
+func TestMigrationsDownAndUp(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.MigratedPool(t, "ledger", migrations.FS)
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithTableName("ledger.goose_db_version"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'ledger' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("after down: %d tables (%v)", tables, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+}
+
+// Entries are immutable in the database itself, whatever the code does.
+func TestEntriesAreImmutable(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.MigratedPool(t, "ledger", migrations.FS)
+	s := New(pool)
+	ctx := t.Context()
+	const tenant = "2d7b3c1e-0000-4000-8000-000000000001"
+	if _, err := s.Currencies(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(tx *Tx) error {
+		k := BalanceKey{TenantID: tenant, CustomerID: 1, Currency: "USD"}
+		locked, err := tx.LockBalances(ctx, []BalanceKey{k})
+		if err != nil {
+			return err
+		}
+		ids, now, err := tx.AllocateEntryIDs(ctx, 1)
+		if err != nil {
+			return err
+		}
+		first, err := tx.AdvanceStreams(ctx, map[string]int64{tenant: 1})
+		if err != nil {
+			return err
+		}
+		e := Entry{TenantID: tenant, EntryID: ids[0], StreamSeq: first[tenant], BalanceID: locked[k].BalanceID, CustomerID: 1,
+			Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
+		return tx.Write(ctx, []Entry{e}, []BalanceUpdate{{BalanceKey: k, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`UPDATE ledger.entries SET delta = 6`,
+		`DELETE FROM ledger.entries`,
+		`TRUNCATE ledger.entries CASCADE`,
+	} {
+		_, err := pool.Exec(context.Background(), sql)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "23000" || !Refused(err) {
+			t.Errorf("%s: %v, want the immutability trigger's refusal", sql, err)
+		}
+	}
+	es, err := s.ReadStream(ctx, tenant, 0, 10)
+	if err != nil || len(es) != 1 || es[0].Delta.String() != "5" || es[0].StreamSeq != 1 {
+		t.Errorf("stream = %+v, %v", es, err)
+	}
+}
