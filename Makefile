@@ -10,10 +10,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-MODULES := proto services/platform services/customer services/ledger services/history gateway
+MODULES := proto services/platform services/customer services/ledger services/history gateway deploy
 PKGS := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 TOOLS := $(CURDIR)/.tools/bin
 BUF := $(TOOLS)/buf
+KUSTOMIZE := $(TOOLS)/kustomize
 BIN := $(CURDIR)/bin
 GOTEST_FLAGS ?= -count=1 -race -timeout=15m
 
@@ -30,6 +31,9 @@ help:
 # services' go.mod files); binaries are rebuilt only when a modfile changes.
 $(BUF): .tools/buf.mod .tools/buf.sum
 	cd .tools && GOWORK=off go build -modfile=buf.mod -o bin/buf github.com/bufbuild/buf/cmd/buf
+
+$(KUSTOMIZE): .tools/kustomize.mod .tools/kustomize.sum
+	cd .tools && GOWORK=off go build -modfile=kustomize.mod -o bin/kustomize sigs.k8s.io/kustomize/kustomize/v5
 
 $(TOOLS)/.plugins: .tools/plugins.mod .tools/plugins.sum
 	cd .tools && GOWORK=off go build -modfile=plugins.mod -o bin/ \
@@ -91,5 +95,5 @@ bench: build
 	$(BIN)/abacusdev bench $(BENCH)
 
 .PHONY: test
-test: build
-	$(BIN)/abacusdev with-postgres --data $(CURDIR)/.data/test -- go test $(GOTEST_FLAGS) $(PKGS)
+test: build $(KUSTOMIZE)
+	KUSTOMIZE=$(KUSTOMIZE) $(BIN)/abacusdev with-postgres --data $(CURDIR)/.data/test -- go test $(GOTEST_FLAGS) $(PKGS)

@@ -64,7 +64,10 @@ type faults struct {
 }
 
 // historyItem is Magento's enterpriseCustomerbalanceHistoryItemEntity, every
-// value a string.
+// value a string. The seed's example shows base_currency_code null (Magento
+// leaves the column empty when a balance is in the website's base currency);
+// DESIGN.md §6 makes every value a string, and Abacus always knows the
+// balance's currency, so it is the ISO code here, never null.
 type historyItem struct {
 	HistoryID          string `json:"history_id"`
 	BalanceID          string `json:"balance_id"`
@@ -111,7 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var items []historyItem
-	for range maxPages {
+	for page := 1; ; page++ {
 		resp, err := h.history.ListHistory(ctx, req)
 		if err != nil {
 			h.serviceError(w, r, err)
@@ -121,6 +124,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			items = append(items, render(e))
 		}
 		if resp.GetNextPageToken() == "" {
+			break
+		}
+		if page == maxPages {
+			h.log.WarnContext(r.Context(), "store-credit history cut at the page limit",
+				"customer_id", req.GetCustomerId(), "rows", len(items))
 			break
 		}
 		req.PageToken = resp.GetNextPageToken()

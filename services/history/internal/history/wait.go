@@ -1,0 +1,91 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Applied wakes reads that wait for an entry when a projection transaction
+// of their tenant commits. It is fed by the notifications the projection
+// sends on commit (from any replica), so a waiting read re-checks once per
+// commit of its tenant and never polls.
+type Applied struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+// NewApplied returns an empty hub.
+func NewApplied() *Applied { return &Applied{waiting: map[string]chan struct{}{}} }
+
+// Changed returns a channel closed at the next commit of the tenant. Take it
+// before checking, so a commit between the check and the wait is not missed.
+func (a *Applied) Changed(tenantID string) <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ch, ok := a.waiting[tenantID]
+	if !ok {
+		ch = make(chan struct{})
+		a.waiting[tenantID] = ch
+	}
+	return ch
+}
+
+// Notify wakes the readers of the tenant.
+func (a *Applied) Notify(tenantID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ch, ok := a.waiting[tenantID]; ok {
+		close(ch)
+		delete(a.waiting, tenantID)
+	}
+}
+
+// NotifyAll wakes every reader, for when notifications may have been lost
+// (the listening session reconnected).
+func (a *Applied) NotifyAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, ch := range a.waiting {
+		close(ch)
+		delete(a.waiting, id)
+	}
+}
+
+// await returns once the entry c names has been applied, or ErrNotApplied
+// when it is not within the wait.
+func (s *Service) await(ctx context.Context, tenantID string, c Consistency) error {
+	if c.MinEntryID < 0 {
+		return invalid("consistency.min_entry_id", "must be >= 0")
+	}
+	if c.MinEntryID == 0 {
+		return nil
+	}
+	wait := DefaultWait
+	if c.MaxWait != nil {
+		wait = *c.MaxWait
+	}
+	if wait < 0 || wait > MaxWaitLimit {
+		return invalid("consistency.max_wait", "must be between 0s and %s", MaxWaitLimit)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for first := true; ; first = false {
+		changed := s.applied.Changed(tenantID)
+		ok, err := s.store.HasEntry(ctx, tenantID, c.MinEntryID)
+		if err != nil || ok {
+			return err
+		}
+		if first && s.lag != nil {
+			s.lag.Follow(tenantID)
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return fmt.Errorf("entry %d not applied within %s: %w", c.MinEntryID, wait, ErrNotApplied)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+)
+
+// fakeLedger is an in-process stand-in for the ledger service's change
+// stream (the remote service, not a database): per tenant, entries in stream
+// order with chained balances, entry ids not in stream order, and streams
+// that break after a random number of messages when failEvery is set.
+type fakeLedger struct {
+	ledgerv1.UnimplementedLedgerServiceServer
+
+	mu        sync.Mutex
+	entries   map[string][]*ledgerv1.Entry
+	balances  map[string]*fakeBalance
+	nextID    int64
+	nextBal   int64
+	clock     time.Time
+	changed   chan struct{}
+	failEvery int
+	opened    int // streams opened
+}
+
+type fakeBalance struct {
+	id      int64
+	balance decimal.Decimal
+}
+
+func newFakeLedger() *fakeLedger {
+	return &fakeLedger{
+		entries: map[string][]*ledgerv1.Entry{}, balances: map[string]*fakeBalance{},
+		nextID: 1, clock: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), changed: make(chan struct{}),
+	}
+}
+
+// serve starts the fake on an in-memory listener and returns a client that
+// sends the service token and the tenant, as the history service's does.
+func (l *fakeLedger) serve(t *testing.T) ledgerv1.LedgerServiceClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	ledgerv1.RegisterLedgerServiceServer(srv, l)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+	}, tenancy.DialOptions("token")...)
+	conn, err := grpc.NewClient("passthrough:///ledger", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return ledgerv1.NewLedgerServiceClient(conn)
+}
+
+// post appends an entry for tenant and returns it. Ids leave gaps and now
+// and then go backwards, as a sequence does under concurrent transactions
+// that commit out of id order.
+func (l *fakeLedger) post(tenant string, customer int32, currency string, website int32, delta string) *ledgerv1.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := fmt.Sprintf("%s/%d/%s/%d", tenant, customer, currency, website)
+	b, ok := l.balances[key]
+	if !ok {
+		l.nextBal++
+		b = &fakeBalance{id: l.nextBal}
+		l.balances[key] = b
+	}
+	b.balance = b.balance.Add(decimal.RequireFromString(delta))
+	id := l.nextID + 1
+	if rand.IntN(4) == 0 {
+		id = l.nextID // this one "commits" after the next id
+		l.nextID += 3
+	} else {
+		l.nextID += 2
+	}
+	l.clock = l.clock.Add(time.Duration(rand.IntN(3000)) * time.Millisecond)
+	e := &ledgerv1.Entry{
+		EntryId: id, CustomerId: customer, Currency: currency, WebsiteId: website, Kind: "ADJUSTMENT",
+		Delta: delta, BalanceAfter: b.balance.String(), BalanceId: b.id, Comment: "posted " + strconv.FormatInt(id, 10),
+		NotifyCustomer: id%2 == 0, PostTime: timestamppb.New(l.clock),
+	}
+	l.entries[tenant] = append(l.entries[tenant], e)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return e
+}
+
+// postMany posts n entries over a few balances of a few customers.
+func (l *fakeLedger) postMany(tenant string, n int) *ledgerv1.Entry {
+	var last *ledgerv1.Entry
+	for range n {
+		delta := fmt.Sprintf("%d.%02d", rand.IntN(200)-100, rand.IntN(100))
+		if delta == "0.00" {
+			delta = "1.00"
+		}
+		last = l.post(tenant, int32(1+rand.IntN(3)), []string{"USD", "EUR"}[rand.IntN(2)], int32(rand.IntN(2)), delta)
+	}
+	return last
+}
+
+func (l *fakeLedger) all(tenant string) []*ledgerv1.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*ledgerv1.Entry(nil), l.entries[tenant]...)
+}
+
+func (l *fakeLedger) streamsOpened() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.opened
+}
+
+// WatchEntries replays the tenant's entries after the cursor ("pos-N": N
+// entries delivered), then follows new ones.
+func (l *fakeLedger) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc.ServerStreamingServer[ledgerv1.WatchEntriesResponse]) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	tenants := md.Get(tenancy.TenantKey)
+	if len(tenants) != 1 || md.Get("authorization")[0] != "Bearer token" {
+		return status.Error(codes.Unauthenticated, "missing tenant or token")
+	}
+	tenant := tenants[0]
+	pos := 0
+	if req.GetCursor() != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(req.GetCursor(), "pos-"))
+		if err != nil {
+			return status.Error(codes.InvalidArgument, "bad cursor")
+		}
+		pos = n
+	}
+	l.mu.Lock()
+	l.opened++
+	budget := -1
+	if l.failEvery > 0 {
+		budget = 1 + rand.IntN(l.failEvery)
+	}
+	l.mu.Unlock()
+	for {
+		l.mu.Lock()
+		es, changed := l.entries[tenant], l.changed
+		l.mu.Unlock()
+		for ; pos < len(es); pos++ {
+			if budget == 0 {
+				return status.Error(codes.Unavailable, "injected stream failure")
+			}
+			budget--
+			if err := stream.Send(&ledgerv1.WatchEntriesResponse{Entry: es[pos], Cursor: "pos-" + strconv.Itoa(pos+1)}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-changed:
+		case <-stream.Context().Done():
+			return stream.Context().Err()
+		}
+	}
+}

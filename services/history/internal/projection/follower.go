@@ -1,0 +1,238 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/history/internal/history"
+	"github.com/abacus-ledger/abacus/services/history/internal/store"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+)
+
+// follower projects one tenant: it follows the ledger's stream from the
+// stored cursor and applies what arrives in batches, each batch with the
+// cursor after its last entry, in one transaction.
+type follower struct {
+	p      *Projector
+	tenant string
+	log    *slog.Logger
+
+	applied   atomic.Int64 // entries applied since start
+	connected atomic.Bool
+	queued    atomic.Int64 // received, not yet in a batch
+	inFlight  atomic.Int64 // in the batch being applied
+
+	mu     sync.Mutex
+	cursor string    // stored cursor, as of the last commit
+	oldest time.Time // post time of the oldest entry received and not applied; zero when none
+}
+
+// item is one received entry with the cursor to resume after it.
+type item struct {
+	entry  store.Entry
+	cursor string
+}
+
+// run follows until ctx ends, reconnecting with capped exponential backoff
+// (with jitter) after any failure; each attempt resumes from the stored
+// cursor, which only ever moves with the rows it covers.
+func (f *follower) run(ctx context.Context) {
+	backoff := f.p.cfg.MinBackoff
+	failures := 0
+	for ctx.Err() == nil {
+		progressed, err := f.follow(ctx)
+		f.connected.Store(false)
+		f.setOldest(time.Time{})
+		f.queued.Store(0)
+		f.inFlight.Store(0)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			backoff, failures = f.p.cfg.MinBackoff, 0
+		}
+		failures++
+		f.p.metrics.streamErrors.Inc()
+		switch {
+		case errors.Is(err, store.ErrCursorMoved):
+			f.p.metrics.cursorConflicts.Inc()
+			f.log.Warn("stream cursor moved under this projector; resuming from the stored cursor", "error", err.Error())
+		case failures == 1:
+			f.log.Warn("ledger stream interrupted; reconnecting", "error", err.Error(), "backoff", backoff.String())
+		default:
+			f.log.Debug("ledger stream still failing", "error", err.Error(), "failures", failures, "backoff", backoff.String())
+		}
+		if status.Code(err) == codes.Unimplemented {
+			backoff = f.p.cfg.MaxBackoff
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, f.p.cfg.MaxBackoff)
+	}
+}
+
+// follow runs one stream from the stored cursor until it fails; progressed
+// reports whether it applied anything.
+func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
+	cursor, err := f.p.store.Cursor(ctx, f.tenant)
+	if err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	f.cursor = cursor
+	f.mu.Unlock()
+
+	streamCtx, cancel := context.WithCancel(tenancy.WithTenant(ctx, f.tenant))
+	defer cancel()
+	stream, err := f.p.ledger.WatchEntries(streamCtx, &ledgerv1.WatchEntriesRequest{Cursor: cursor})
+	if err != nil {
+		return false, fmt.Errorf("watch entries: %w", err)
+	}
+	items := make(chan item, f.p.cfg.Buffer)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				recvErr <- fmt.Errorf("receive: %w", err)
+				return
+			}
+			it, err := toItem(resp)
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			f.queued.Add(1)
+			select {
+			case items <- it:
+			case <-streamCtx.Done():
+				return
+			}
+		}
+	}()
+	f.connected.Store(true)
+
+	batch := make([]item, 0, f.p.cfg.BatchSize)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return progressed, ctx.Err()
+		case err := <-recvErr:
+			return progressed, err
+		case it := <-items:
+			batch = append(batch, it)
+		}
+	drain: // whatever else has arrived, up to the bound
+		for len(batch) < cap(batch) {
+			select {
+			case it := <-items:
+				batch = append(batch, it)
+			default:
+				break drain
+			}
+		}
+		f.queued.Add(-int64(len(batch)))
+		f.inFlight.Store(int64(len(batch)))
+		f.setOldest(batch[0].entry.UpdatedAt)
+		next, err := f.apply(ctx, cursor, batch)
+		if err != nil {
+			return progressed, err
+		}
+		cursor, progressed = next, true
+		f.inFlight.Store(0)
+		f.setOldest(time.Time{})
+	}
+}
+
+// apply commits one batch. A batch under way when shutdown begins still
+// commits (within a bound): its work is done, and the cursor moves with it.
+func (f *follower) apply(ctx context.Context, from string, batch []item) (string, error) {
+	to := batch[len(batch)-1].cursor
+	entries := make([]store.Entry, len(batch))
+	for i, it := range batch {
+		entries[i] = it.entry
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.p.cfg.CommitTimeout)
+	defer cancel()
+	start := time.Now()
+	inserted, err := f.p.store.Apply(actx, f.tenant, from, to, entries)
+	if err != nil {
+		return "", err
+	}
+	f.p.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+	f.p.metrics.batchSize.Observe(float64(len(batch)))
+	if skipped := len(batch) - inserted; skipped > 0 {
+		f.p.metrics.duplicates.Add(float64(skipped))
+		f.log.Warn("ledger stream repeated entries; kept the first copies", "skipped", skipped)
+	}
+	f.applied.Add(int64(inserted))
+	f.mu.Lock()
+	f.cursor = to
+	f.mu.Unlock()
+	return to, nil
+}
+
+func (f *follower) setOldest(t time.Time) {
+	f.mu.Lock()
+	f.oldest = t
+	f.mu.Unlock()
+}
+
+// lag reports what this follower knows of its distance to the ledger.
+func (f *follower) lag(now time.Time) history.Lag {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := history.Lag{Cursor: f.cursor, EntriesBehind: f.queued.Load() + f.inFlight.Load()}
+	if !f.oldest.IsZero() {
+		l.TimeBehind = max(now.Sub(f.oldest), 0)
+	}
+	return l
+}
+
+// toItem checks and converts one streamed entry. A malformed entry stops
+// the stream rather than being skipped: the projection never leaves a gap.
+func toItem(resp *ledgerv1.WatchEntriesResponse) (item, error) {
+	e := resp.GetEntry()
+	switch {
+	case e == nil:
+		return item{}, errors.New("stream message without an entry")
+	case resp.GetCursor() == "":
+		return item{}, fmt.Errorf("entry %d without a cursor", e.GetEntryId())
+	case e.GetEntryId() <= 0 || e.GetBalanceId() <= 0 || e.GetCustomerId() <= 0:
+		return item{}, fmt.Errorf("entry %d: missing ids", e.GetEntryId())
+	case e.GetCurrency() == "" || e.GetKind() == "":
+		return item{}, fmt.Errorf("entry %d: missing currency or kind", e.GetEntryId())
+	case e.GetPostTime() == nil || e.GetPostTime().CheckValid() != nil:
+		return item{}, fmt.Errorf("entry %d: invalid post time", e.GetEntryId())
+	}
+	delta, err := decimal.NewFromString(e.GetDelta())
+	if err != nil {
+		return item{}, fmt.Errorf("entry %d: delta %q: %w", e.GetEntryId(), e.GetDelta(), err)
+	}
+	after, err := decimal.NewFromString(e.GetBalanceAfter())
+	if err != nil {
+		return item{}, fmt.Errorf("entry %d: balance after %q: %w", e.GetEntryId(), e.GetBalanceAfter(), err)
+	}
+	return item{cursor: resp.GetCursor(), entry: store.Entry{
+		HistoryID: e.GetEntryId(), BalanceID: e.GetBalanceId(), CustomerID: e.GetCustomerId(),
+		Currency: e.GetCurrency(), WebsiteID: e.GetWebsiteId(), Kind: e.GetKind(), Action: e.GetAction(),
+		BalanceDelta: delta, BalanceAmount: after, AdditionalInfo: e.GetComment(),
+		CustomerNotified: e.GetNotifyCustomer(), UpdatedAt: e.GetPostTime().AsTime().UTC(),
+	}}, nil
+}
