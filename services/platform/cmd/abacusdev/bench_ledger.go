@@ -95,20 +95,38 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 	}
 
 	ledger := ledgerv1.NewLedgerServiceClient(env.conns["ledger"])
-	run := time.Now().UnixNano()
-	post := func(pick func() int32) loadResult {
-		return closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
+	var notes []string
+	post := func(phase string, pick func() int32) (loadResult, error) {
+		before, err := sampleCounters(ctx, s)
+		if err != nil {
+			return loadResult{}, err
+		}
+		res := closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
 			_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
 				Posting:        &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
-				IdempotencyKey: fmt.Sprintf("bench-%d-%d-%d", run, w, i),
+				IdempotencyKey: fmt.Sprintf("bench-%s-%d-%d", phase, w, i),
 			})
 			return err
 		})
+		after, err := sampleCounters(ctx, s)
+		if err != nil {
+			return loadResult{}, err
+		}
+		tx, posts, syncs := after.transactions-before.transactions, after.postings-before.postings, after.walSyncs-before.walSyncs
+		notes = append(notes, fmt.Sprintf("%s: %.0f postings per transaction, %.0f WAL fsyncs/s (server-wide)",
+			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds()))
+		return res, nil
 	}
 	fmt.Fprintf(os.Stderr, "--> Abacus postings over %d customers (%d clients, %s)\n", customers, f.clients, f.duration)
-	abUniform := post(func() int32 { return rand.Int32N(int32(customers)) + 1 })
+	abUniform, err := post("uniform", func() int32 { return rand.Int32N(int32(customers)) + 1 })
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "--> Abacus postings to one hot customer (%d clients, %s)\n", f.clients, f.duration)
-	abHot := post(func() int32 { return 1 })
+	abHot, err := post("hot", func() int32 { return 1 })
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintf(os.Stderr, "--> Abacus balance reads through the gateway's Exigo route (%d clients, %s)\n", f.clients, f.duration)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: f.clients * 2}}
@@ -140,6 +158,9 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 			{"postings, 1 hot customer (gRPC)", fmt.Sprintf("%.0f", abHot.perSecond()), ms(abHot.p50), ms(abHot.p99), strconv.Itoa(abHot.errors), fmt.Sprintf("%.0f", pgHot), ratio(abHot.perSecond(), pgHot), "≥ 10×, p99 ≤ 25 ms"},
 			{"balance reads (gateway, Exigo)", fmt.Sprintf("%.0f", abRead.perSecond()), ms(abRead.p50), ms(abRead.p99), strconv.Itoa(abRead.errors), fmt.Sprintf("%.0f", pgRead), ratio(abRead.perSecond(), pgRead), "≥ 0.5× select-only"},
 		})
+	for _, n := range notes {
+		fmt.Println("  " + n)
+	}
 	for name, r := range map[string]loadResult{"uniform postings": abUniform, "hot postings": abHot, "balance reads": abRead} {
 		if r.firstError != nil {
 			fmt.Printf("  first error of %s: %v\n", name, r.firstError)
@@ -225,4 +246,39 @@ func findPgbench() (string, error) {
 		return "", fmt.Errorf("pgbench not found: install PostgreSQL's client tools (apt-get install postgresql)")
 	}
 	return matches[len(matches)-1], nil
+}
+
+// counters are the ledger's group-commit counters and PostgreSQL's WAL
+// syncs, sampled around a run to tell what bounds it.
+type counters struct{ transactions, postings, walSyncs float64 }
+
+var metricLine = regexp.MustCompile(`(?m)^(ledger_commit_transactions_total|ledger_commit_postings_total) ([0-9.e+]+)$`)
+
+func sampleCounters(ctx context.Context, s *stack) (counters, error) {
+	var c counters
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr(s.procs[1].adminPort)+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c, err
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return c, err
+	}
+	for _, m := range metricLine.FindAllSubmatch(raw, -1) {
+		v, _ := strconv.ParseFloat(string(m[2]), 64)
+		if string(m[1]) == "ledger_commit_transactions_total" {
+			c.transactions = v
+		} else {
+			c.postings = v
+		}
+	}
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		return c, err
+	}
+	defer conn.Close(ctx)
+	err = conn.QueryRow(ctx, `SELECT wal_sync::float8 FROM pg_stat_wal`).Scan(&c.walSyncs)
+	return c, err
 }
