@@ -1,141 +1,270 @@
 package exigo
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 )
 
 // extendedFieldCount is the number of free text fields of an extended record.
 const extendedFieldCount = 30
 
+// The property names of UpdateCustomerExtendedRequest as Exigo's REST JSON
+// spells them; messages use these spellings.
+const (
+	propCustomerID         = "customerID"
+	propCustomerKey        = "customerKey"
+	propExtendedGroupID    = "extendedGroupID"
+	propCustomerExtendedID = "customerExtendedID"
+)
+
+const (
+	errBothIDs   = "Send customerID or customerKey, not both."
+	errNeitherID = "customerID or customerKey is required."
+	msgBadBody   = "The request body must be a JSON object."
+)
+
+// extendedField is field1 … field30 with the service's rules for it.
+type extendedField struct {
+	name   string // "field7"
+	fd     protoreflect.FieldDescriptor
+	maxLen int
+}
+
+// extendedFields are read from the ExtendedFields descriptor, so the limits
+// are the service's own.
+var extendedFields = func() [extendedFieldCount]extendedField {
+	var out [extendedFieldCount]extendedField
+	desc := (&customerv1.ExtendedFields{}).ProtoReflect().Descriptor().Fields()
+	for i := range out {
+		name := "field" + strconv.Itoa(i+1)
+		fd := desc.ByName(protoreflect.Name(name))
+		if fd == nil {
+			panic("exigo: abacus.customer.v1.ExtendedFields has no " + name)
+		}
+		rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
+		out[i] = extendedField{name: name, fd: fd, maxLen: int(rules.GetString().GetMaxLen())}
+	}
+	return out
+}()
+
+// extendedRequest is a parsed PATCH /3.0/customers/extended body.
+type extendedRequest struct {
+	ref  customerRef
+	req  *customerv1.UpdateCustomerExtendedRequest // CustomerId set once ref is resolved
+	sent int                                       // how many fields were sent
+}
+
 // updateExtended is PATCH /3.0/customers/extended: only the fields sent
-// change. Exigo's model binds a missing field and a null one alike, so null
-// also means "leave unchanged".
+// change; the record is created when it does not exist yet. Exigo's model
+// binds a missing property and a null one alike, so null also means "leave
+// unchanged". Every problem with the body is reported at once, each naming
+// its property.
 func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
-	body, err := decodeObject(r)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	members, err := jsonbody.Read(r.Body)
+	var dup *jsonbody.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		h.fail(w, r, http.StatusBadRequest, dup.Name+" is given more than once.")
+		return
+	case err != nil || members == nil:
+		h.fail(w, r, http.StatusBadRequest, msgBadBody)
 		return
 	}
-	req, ref, err := extendedRequest(body)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	x, problems := parseExtended(members)
+	if len(problems) > 0 {
+		h.fail(w, r, http.StatusBadRequest, problems...)
 		return
 	}
 	ctx := r.Context()
-	if req.CustomerId, err = h.resolve(ctx, ref); err != nil {
-		h.serviceError(w, r, err)
+	id, err := h.resolve(ctx, x.ref)
+	if err != nil {
+		h.extendedError(w, r, x.ref, err)
 		return
 	}
-	if _, err := h.clients.Customer.UpdateCustomerExtended(ctx, req); err != nil {
-		h.serviceError(w, r, err)
+	x.req.CustomerId = id
+	if x.sent == 0 {
+		// Nothing to change, so nothing is written; the customer must still
+		// be the tenant's, as it would be for a change.
+		_, err = h.clients.Customer.GetCustomer(ctx, &customerv1.GetCustomerRequest{CustomerId: id})
+	} else {
+		_, err = h.clients.Customer.UpdateCustomerExtended(ctx, x.req)
+	}
+	if err != nil {
+		h.extendedError(w, r, x.ref, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, resultOnly{Result: newResult()})
 }
 
-// decodeObject reads a JSON object whose keys are matched case-insensitively:
-// the keys come back lower-cased, and two spellings of one key are refused
-// rather than resolved by whichever came last.
-func decodeObject(r *http.Request) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(r.Body)
-	var raw map[string]json.RawMessage
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, clientError("The request body must be a JSON object.")
-	}
-	if dec.More() {
-		return nil, clientError("The request body must hold a single JSON object.")
-	}
-	out := make(map[string]json.RawMessage, len(raw))
-	for k, v := range raw {
-		lk := strings.ToLower(k)
-		if _, dup := out[lk]; dup {
-			return nil, clientErrorf("The property %s is given more than once.", k)
-		}
-		out[lk] = v
-	}
-	return out, nil
-}
-
-func isNull(v json.RawMessage) bool {
-	return v == nil || bytes.Equal(bytes.TrimSpace(v), []byte("null"))
-}
-
-// intProperty reads an Int32 property sent as a number or a numeric string
-// (both bind in Exigo's .NET model); ok is false when it is absent or null.
-func intProperty(body map[string]json.RawMessage, name string) (n int32, ok bool, err error) {
-	v := body[strings.ToLower(name)]
-	if isNull(v) {
-		return 0, false, nil
-	}
-	var text string
-	if err := json.Unmarshal(v, &text); err != nil {
-		text = string(bytes.TrimSpace(v))
-	}
-	i, err := strconv.ParseInt(text, 10, 32)
-	if err != nil || i <= 0 {
-		return 0, true, clientErrorf("%s must be a positive whole number.", name)
-	}
-	return int32(i), true, nil
-}
-
-// extendedRequest builds the service request from the body, except for the
-// customer id, which may first need a key lookup.
-func extendedRequest(body map[string]json.RawMessage) (*customerv1.UpdateCustomerExtendedRequest, customerRef, error) {
-	var ref customerRef
-	id, hasID, err := intProperty(body, "customerID")
-	if err != nil {
-		return nil, ref, err
-	}
-	var key string
-	if v := body["customerkey"]; !isNull(v) {
-		if err := json.Unmarshal(v, &key); err != nil {
-			return nil, ref, clientError("customerKey must be a string.")
+// parseExtended reads the members of the body; names are case-insensitive.
+// Unknown properties are ignored, as .NET model binding does, except names
+// of fields past field30, which would otherwise be lost without a word.
+func parseExtended(members []jsonbody.Member) (extendedRequest, []string) {
+	byName := make(map[string]jsonbody.Member, len(members))
+	var problems, unknownFields []string
+	for _, m := range members {
+		byName[m.Lower()] = m
+		if n, ok := strings.CutPrefix(m.Lower(), "field"); ok {
+			if i, err := strconv.Atoi(n); err == nil && (i < 1 || i > extendedFieldCount) {
+				unknownFields = append(unknownFields, fmt.Sprintf("%s is not a field of an extended record; they are field1 to field%d.", m.Name, extendedFieldCount))
+			}
 		}
 	}
-	if hasID == (key != "") {
-		return nil, ref, clientError(errBothOrNeither)
+	get := func(name string) (jsonbody.Member, bool) {
+		m, ok := byName[strings.ToLower(name)]
+		return m, ok && !m.IsNull()
 	}
-	ref = customerRef{id: id, key: key}
-	req := &customerv1.UpdateCustomerExtendedRequest{
+
+	x := extendedRequest{req: &customerv1.UpdateCustomerExtendedRequest{
 		Fields:     &customerv1.ExtendedFields{},
 		UpdateMask: &fieldmaskpb.FieldMask{},
+	}}
+	idMember, hasID := get(propCustomerID)
+	keyMember, hasKey := get(propCustomerKey)
+	if hasID {
+		id, problem := positiveInt(idMember, propCustomerID)
+		if problem != "" {
+			problems = append(problems, problem)
+		}
+		x.ref.id = id
+	}
+	if hasKey {
+		key, problem := text(keyMember, propCustomerKey, 0)
+		if problem != "" {
+			problems = append(problems, problem)
+		}
+		// An empty key binds like an absent one.
+		hasKey = key != ""
+		x.ref.key = key
+	}
+	switch {
+	case hasID && hasKey:
+		problems = append(problems, errBothIDs)
+	case !hasID && !hasKey:
+		problems = append(problems, errNeitherID)
 	}
 	for _, p := range []struct {
 		name string
 		dst  *int32
-	}{{"extendedGroupID", &req.ExtendedGroupId}, {"customerExtendedID", &req.CustomerExtendedId}} {
-		n, ok, err := intProperty(body, p.name)
-		if err != nil {
-			return nil, ref, err
-		}
+	}{{propExtendedGroupID, &x.req.ExtendedGroupId}, {propCustomerExtendedID, &x.req.CustomerExtendedId}} {
+		m, ok := get(p.name)
 		if !ok {
-			return nil, ref, clientErrorf("%s is required.", p.name)
+			problems = append(problems, p.name+" is required.")
+			continue
+		}
+		n, problem := positiveInt(m, p.name)
+		if problem != "" {
+			problems = append(problems, problem)
 		}
 		*p.dst = n
 	}
-	fields := req.Fields.ProtoReflect()
-	for i := 1; i <= extendedFieldCount; i++ {
-		name := "field" + strconv.Itoa(i)
-		v := body[name]
-		if isNull(v) {
+	fields := x.req.Fields.ProtoReflect()
+	for _, f := range extendedFields {
+		m, ok := get(f.name)
+		if !ok {
 			continue
 		}
-		var text string
-		if err := json.Unmarshal(v, &text); err != nil {
-			return nil, ref, clientErrorf("Field%d must be a string.", i)
+		v, problem := text(m, f.name, f.maxLen)
+		if problem != "" {
+			problems = append(problems, problem)
+			continue
 		}
-		fd := fields.Descriptor().Fields().ByName(protoreflect.Name(name))
-		fields.Set(fd, protoreflect.ValueOfString(text))
-		req.UpdateMask.Paths = append(req.UpdateMask.Paths, name)
+		fields.Set(f.fd, protoreflect.ValueOfString(v))
+		x.req.UpdateMask.Paths = append(x.req.UpdateMask.Paths, f.name)
+		x.sent++
 	}
-	return req, ref, nil
+	return x, append(problems, unknownFields...)
+}
+
+// positiveInt reads an Int32 property sent as a number or a numeric string
+// (both bind in Exigo's .NET model).
+func positiveInt(m jsonbody.Member, name string) (int32, string) {
+	s, ok := m.Scalar()
+	if !ok || !m.ValidUTF8() {
+		return 0, name + " must be a positive whole number."
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || n <= 0 {
+		return 0, name + " must be a positive whole number."
+	}
+	return int32(n), ""
+}
+
+// text reads a string property: valid UTF-8 (checked on the raw bytes,
+// which encoding/json would silently repair), no NUL, at most maxLen
+// characters when maxLen > 0.
+func text(m jsonbody.Member, name string, maxLen int) (string, string) {
+	if !m.ValidUTF8() {
+		return "", name + " must be valid UTF-8."
+	}
+	s, ok := m.String()
+	switch {
+	case !ok:
+		return "", name + " must be a string."
+	case strings.IndexByte(s, 0) >= 0:
+		return "", name + " must not contain NUL characters."
+	case maxLen > 0 && utf8.RuneCountInString(s) > maxLen:
+		return "", fmt.Sprintf("%s must be at most %d characters.", name, maxLen)
+	}
+	return s, ""
+}
+
+// extendedError answers a failed call of this method. A customer the
+// tenant does not have is 404, whoever else may have it.
+func (h *Handler) extendedError(w http.ResponseWriter, r *http.Request, ref customerRef, err error) {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.NotFound:
+		msg := fmt.Sprintf("No customer has %s %d.", propCustomerID, ref.id)
+		if ref.key != "" {
+			msg = fmt.Sprintf("No customer has %s %s.", propCustomerKey, strconv.Quote(ref.key))
+		}
+		h.fail(w, r, http.StatusNotFound, msg)
+	case codes.InvalidArgument:
+		h.fail(w, r, http.StatusBadRequest, invalidReason(st))
+	default:
+		h.serviceError(w, r, err)
+	}
+}
+
+// serviceFieldNames are the service's names for this method's properties.
+var serviceFieldNames = map[string]string{
+	"customer_id":          propCustomerID,
+	"customer_key":         propCustomerKey,
+	"extended_group_id":    propExtendedGroupID,
+	"customer_extended_id": propCustomerExtendedID,
+}
+
+// invalidReason puts a refusal of the service in Exigo's terms. The gateway
+// checks what it knows first; this covers rules only the service knows
+// (such as the form of a customer key).
+func invalidReason(st *status.Status) string {
+	for _, d := range st.Details() {
+		br, ok := d.(*errdetails.BadRequest)
+		if !ok || len(br.GetFieldViolations()) == 0 {
+			continue
+		}
+		v := br.GetFieldViolations()[0]
+		field := strings.TrimPrefix(v.GetField(), "fields.")
+		if name, ok := serviceFieldNames[field]; ok {
+			field = name
+		}
+		return field + " " + strings.TrimSuffix(v.GetDescription(), ".") + "."
+	}
+	return st.Message()
 }

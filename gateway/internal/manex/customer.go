@@ -1,20 +1,28 @@
 package manex
 
 import (
-	"encoding/json"
 	"net/http"
-	"time"
+	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 )
 
 const (
-	msgNoCustomer     = "Customer does not exists."
+	msgAdded      = "Customer added successfully."
+	msgEdited     = "Customer edited successfully."
+	msgDetails    = "Customer details:"
+	msgNoCustomer = "Customer does not exists."
+	// msgNullModel is the seed's answer when the action gets no parameters
+	// at all (a body that does not bind).
+	msgNullModel = "Object reference not set to an instance of an object."
+	// msgNoCustno is the seed's answer for an Edit without Custno.
+	msgNoCustno       = "Customer Number or Customer Name is Required"
+	msgAmbiguous      = "CustNumOrName matches more than one customer; use the customer number (Custno)."
 	msgUnavailable    = "Service temporarily unavailable. Try again later."
 	msgNotImplemented = "Not implemented yet."
 	// msgInternal is what ASP.NET Web API answers for an unhandled error.
@@ -25,50 +33,49 @@ const (
 // after the period, without a space.
 func failedPrefix(action string) string { return "Customer " + action + " failed." }
 
+// refuse answers a client mistake: Code 403 in an HTTP 200 envelope.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, action, reason string) {
+	h.envelope(w, r, http.StatusOK, 403, failedPrefix(action)+reason, true, nil)
+}
+
 // add is /API/Customer/Add/{key}.
 func (h *Handler) add(w http.ResponseWriter, r *http.Request, p params) {
 	c := &customerv1.Customer{}
-	if _, problem := apply(c, p, true); problem != "" {
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix("add")+problem, true, nil)
-		return
-	}
-	for _, req := range []struct{ param, label string }{{"custname", "Custname"}, {"status", "Status"}} {
-		if p[req.param] == "" {
-			h.envelope(w, r, http.StatusOK, 403, failedPrefix("add")+req.label+" is required.", true, nil)
-			return
-		}
-	}
-	if n, ok := p["custno"]; ok && n != "" {
+	if n := p["custno"]; n != "" {
 		if !isCustomerNumber(n) {
-			h.envelope(w, r, http.StatusOK, 403, failedPrefix("add")+"Custno must be ten digits.", true, nil)
+			h.refuse(w, r, "add", labelCustno+" must be ten digits.")
 			return
 		}
 		c.CustomerNumber = n
+	}
+	if _, err := apply(c, p, addParams); err != nil {
+		h.refuse(w, r, "add", err.Error())
+		return
 	}
 	resp, err := h.customers.CreateCustomer(r.Context(), &customerv1.CreateCustomerRequest{Customer: c})
 	if err != nil {
 		h.serviceError(w, r, "add", err)
 		return
 	}
-	h.envelope(w, r, http.StatusOK, 200, "Customer added successfully.", true, record(resp.GetCustomer()))
+	h.envelope(w, r, http.StatusOK, 200, msgAdded, true, addRecord(resp.GetCustomer()))
 }
 
 // edit is /API/Customer/Edit/{key}: Custno names the customer and only the
 // parameters sent change.
 func (h *Handler) edit(w http.ResponseWriter, r *http.Request, p params) {
 	number := p["custno"]
-	if number == "" {
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix("edit")+"Customer Number or Customer Name is Required", true, nil)
+	switch {
+	case number == "":
+		h.refuse(w, r, "edit", msgNoCustno)
 		return
-	}
-	if !isCustomerNumber(number) {
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix("edit")+"Custno must be ten digits.", true, nil)
+	case !isCustomerNumber(number):
+		h.refuse(w, r, "edit", labelCustno+" must be ten digits.")
 		return
 	}
 	c := &customerv1.Customer{}
-	paths, problem := apply(c, p, false)
-	if problem != "" {
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix("edit")+problem, true, nil)
+	paths, err := apply(c, p, editParams)
+	if err != nil {
+		h.refuse(w, r, "edit", err.Error())
 		return
 	}
 	found, err := h.customers.LookupCustomer(r.Context(), &customerv1.LookupCustomerRequest{
@@ -78,8 +85,8 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request, p params) {
 		h.serviceError(w, r, "edit", err)
 		return
 	}
-	// An empty mask would read as "replace everything" to an AIP-style
-	// service; with nothing to change there is nothing to send.
+	// With nothing to change there is nothing to send: an empty mask is
+	// refused by the service (AIP-style services read it as "everything").
 	if len(paths) > 0 {
 		c.CustomerId = found.GetCustomer().GetCustomerId()
 		_, err = h.customers.UpdateCustomer(r.Context(), &customerv1.UpdateCustomerRequest{
@@ -90,38 +97,61 @@ func (h *Handler) edit(w http.ResponseWriter, r *http.Request, p params) {
 			return
 		}
 	}
-	h.envelope(w, r, http.StatusOK, 200, "Customer edited successfully.", true, nil)
+	h.envelope(w, r, http.StatusOK, 200, msgEdited, true, nil)
 }
 
-// get is /API/Customer/Get/{key}: a ten-digit CustNumOrName is a customer
-// number, anything else a name.
+// get is /API/Customer/Get/{key}. A ten-digit CustNumOrName is a customer
+// number, unless no customer has that number and one is named so; anything
+// else is an exact name. A name shared by several customers is refused, not
+// guessed at.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, p params) {
 	v := p["custnumorname"]
-	req := &customerv1.LookupCustomerRequest{By: &customerv1.LookupCustomerRequest_Name{Name: v}}
+	if strings.TrimSpace(v) == "" {
+		h.refuse(w, r, "get", labelCustNumOrName+" is required.")
+		return
+	}
+	if rule := checkText(v, custNumOrNameMax); rule != "" {
+		h.refuse(w, r, "get", labelCustNumOrName+" "+rule)
+		return
+	}
+	byName := &customerv1.LookupCustomerRequest{By: &customerv1.LookupCustomerRequest_Name{Name: v}}
+	req := byName
 	if isCustomerNumber(v) {
-		req.By = &customerv1.LookupCustomerRequest_CustomerNumber{CustomerNumber: v}
+		req = &customerv1.LookupCustomerRequest{By: &customerv1.LookupCustomerRequest_CustomerNumber{CustomerNumber: v}}
 	}
 	resp, err := h.customers.LookupCustomer(r.Context(), req)
+	if req != byName && status.Code(err) == codes.NotFound {
+		resp, err = h.customers.LookupCustomer(r.Context(), byName)
+	}
 	if err != nil {
 		h.serviceError(w, r, "get", err)
 		return
 	}
-	h.envelope(w, r, http.StatusOK, 200, "Customer details:", true, record(resp.GetCustomer()))
+	h.envelope(w, r, http.StatusOK, 200, msgDetails, true, getRecord(resp.GetCustomer()))
 }
 
 // serviceError maps a failed call into the envelope. Client-caused failures
-// are Code 403 with the reason; server-side ones use their HTTP status as
-// both Code and status, so monitoring sees them, and never show the cause.
+// are Code 403 with a reason in MANEX's terms; server-side ones use their
+// HTTP status as both Code and status, so monitoring sees them, and never
+// show the cause.
 func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, action string, err error) {
 	st := status.Convert(err)
 	switch st.Code() {
 	case codes.NotFound:
 		h.envelope(w, r, http.StatusOK, 403, msgNoCustomer, true, nil)
-	case codes.InvalidArgument, codes.AlreadyExists, codes.FailedPrecondition:
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix(action)+st.Message(), true, nil)
+	case codes.FailedPrecondition:
+		// The only precondition a lookup has: the name is not ambiguous.
+		h.refuse(w, r, action, msgAmbiguous)
+	case codes.AlreadyExists:
+		// Add is the only action that can collide, and only on Custno.
+		h.refuse(w, r, action, labelCustno+" is already taken by another customer.")
+	case codes.Aborted:
+		h.refuse(w, r, action, "The customer was changed at the same time; try again.")
+	case codes.InvalidArgument:
+		h.refuse(w, r, action, invalidReason(st, action))
 	case codes.Unimplemented:
 		h.envelope(w, r, http.StatusNotImplemented, 501, msgNotImplemented, true, nil)
-	case codes.Unavailable:
+	case codes.Unavailable, codes.DeadlineExceeded:
 		h.log.WarnContext(r.Context(), "customer service unavailable", "error", err)
 		h.envelope(w, r, http.StatusServiceUnavailable, 503, msgUnavailable, true, nil)
 	default:
@@ -130,52 +160,36 @@ func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, action st
 	}
 }
 
-// record renders a customer as MANEX's record, keys in the seed's order.
-// It is deliberately plain for now; the full rendering (padding, every
-// type as the seed shows) belongs to the MANEX issue.
-func record(c *customerv1.Customer) Object {
-	return Object{
-		{"CUSTNO", c.GetCustomerNumber()},
-		{"CUSTNAME", c.GetName()},
-		{"PHONE", c.GetPhone()},
-		{"FAX", c.GetFax()},
-		{"TERRITORY", c.GetTerritory()},
-		{"TERMS", c.GetTerms()},
-		{"CREDLIMIT", number(c.GetCreditLimit())},
-		{"CREDITOK", c.GetCreditStatus()},
-		{"RESL_NO", c.GetResellerNumber()},
-		{"AR_HIGHBAL", number(c.GetArHighBalance())},
-		{"ACCT_DATE", timestamp(c.GetAccountDate())},
-		{"STATUS", statusName(c.GetStatus())},
-		{"SALEDSCTID", c.GetSalesDiscountId()},
-		{"ACTTAXABLE", c.GetAccountTaxable()},
-		{"INACTDT", timestamp(c.GetInactiveTime())},
-		{"INACTINIT", c.GetInactiveInitials()},
-		{"modifiedDate", timestamp(c.GetModifyTime())},
-		{"LinkAddList", nil},
-	}
-}
-
-// number writes a decimal string as a JSON number without a float; empty is 0.
-func number(s string) json.Number {
-	if s == "" {
-		return "0"
-	}
-	return json.Number(s)
-}
-
-func timestamp(ts *timestamppb.Timestamp) any {
-	if ts == nil {
-		return nil
-	}
-	return ts.AsTime().UTC().Format(time.RFC3339Nano)
-}
-
-func statusName(s customerv1.CustomerStatus) string {
-	for name, v := range statuses {
-		if v == s {
-			return name
+// invalidReason says in MANEX's terms what the service refused. The gateway
+// checks every rule it knows first, so this is the backstop for rules only
+// the service knows; its field names become the seed's parameter names.
+func invalidReason(st *status.Status, action string) string {
+	field, rule := "", st.Message()
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			v := br.GetFieldViolations()[0]
+			field, rule = v.GetField(), v.GetDescription()
+			break
 		}
 	}
-	return ""
+	field = strings.TrimPrefix(field, "customer.")
+	label := labelCustNumOrName
+	if action != "get" {
+		label = protoLabels[field]
+	}
+	if label == "" {
+		label = "A parameter"
+	}
+	return label + " " + strings.TrimSuffix(rule, ".") + "."
 }
+
+// protoLabels maps Customer field names to the parameters that set them.
+var protoLabels = func() map[string]string {
+	m := map[string]string{"customer_number": labelCustno}
+	for _, list := range [][]param{addParams, editParams} {
+		for _, p := range list {
+			m[string(p.proto)] = p.label
+		}
+	}
+	return m
+}()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
@@ -65,7 +66,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, perr := readParams(r)
-	if act.name == "get" && p["custnumorname"] == "" {
+	if _, ok := p["custnumorname"]; act.name == "get" && perr == nil && !ok {
 		// Web API selects the Get action by its parameter: without it no
 		// action matches, which the seed documents as this 404.
 		h.noAction(w, r)
@@ -86,9 +87,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(ctx)
-	if perr != nil {
+	var pe *paramError
+	switch {
+	case errors.As(perr, &pe):
+		h.refuse(w, r, act.name, pe.Error())
+		return
+	case perr != nil:
 		// The seed's answer when a body does not bind: the action sees null.
-		h.envelope(w, r, http.StatusOK, 403, failedPrefix(act.name)+"Object reference not set to an instance of an object.", true, nil)
+		h.refuse(w, r, act.name, msgNullModel)
 		return
 	}
 	act.run(h, w, r, p)
@@ -103,6 +109,10 @@ func segAt(segs []string, i int) string {
 
 func keyCredential(key string) auth.CredentialFunc {
 	return func(*http.Request) (*customerv1.AuthenticateRequest, error) {
+		// A key that is not UTF-8 is no key, and gRPC could not even send it.
+		if !utf8.ValidString(key) {
+			return nil, errors.New("API key is not UTF-8")
+		}
 		return &customerv1.AuthenticateRequest{Credential: &customerv1.AuthenticateRequest_Manex{
 			Manex: &customerv1.ManexCredential{ApiKey: key},
 		}}, nil

@@ -1,216 +1,101 @@
 package manex
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/shopspring/decimal"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/abacus-ledger/abacus/gateway/internal/query"
-	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 )
 
 // params are a request's parameters by lower-cased name: MANEX matches
 // names case-insensitively (Custname, CUSTNAME and custname are one).
 type params map[string]string
 
-// readParams merges the query string and, for POST, the JSON body; the body
-// wins. Body values may be strings, numbers or booleans (kept as their JSON
-// text); null means not sent.
+// paramError is a parameter that cannot be read. Its text names the
+// parameter (in the seed's spelling when it is one of MANEX's) and the rule,
+// ready to follow "Customer add failed.".
+type paramError struct{ name, rule string }
+
+func (e *paramError) Error() string { return e.name + " " + e.rule }
+
+// errNoModel is a body that does not bind at all: the action then sees a
+// null model, which MANEX reports as the seed's null reference message.
+var errNoModel = errors.New("body is not a JSON object")
+
+// readParams merges the query string and, for POST, the JSON body; a body
+// member wins over a query parameter of the same name. Body values may be
+// strings, numbers or booleans (a number or boolean is kept as its JSON
+// text, as .NET binds it into a string property); null means not sent.
+// Unknown names are kept and ignored by the actions, as Web API ignores
+// what its model does not have.
 func readParams(r *http.Request) (params, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	p, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
-		return params{}, fmt.Errorf("query: %w", err)
-	}
-	p, err := query.Lower(q)
-	if err != nil {
-		return params{}, err
+		return nil, err
 	}
 	if r.Method != http.MethodPost || r.Body == nil {
 		return p, nil
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return p, fmt.Errorf("read body: %w", err)
+	members, err := jsonbody.Read(r.Body)
+	var dup *jsonbody.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		return nil, &paramError{labelOf(dup.Name), "is given more than once."}
+	case err != nil:
+		return nil, errNoModel
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return p, errors.New("body is not a JSON object")
-	}
-	seen := map[string]bool{}
-	for k, v := range raw {
-		lk := strings.ToLower(k)
-		if seen[lk] {
-			return p, &query.RepeatedError{Name: k}
+	for _, m := range members {
+		name := m.Lower()
+		if !m.ValidUTF8() {
+			return nil, &paramError{labelOf(m.Name), "must be valid UTF-8."}
 		}
-		seen[lk] = true
-		text, present, err := scalarText(v)
-		if err != nil {
-			return p, fmt.Errorf("%s: %w", k, err)
-		}
-		if present {
-			p[lk] = text
-		} else {
-			delete(p, lk)
+		text, ok := m.Scalar()
+		switch {
+		case !ok:
+			return nil, &paramError{labelOf(m.Name), "must be a single value, not an object or an array."}
+		case m.IsNull():
+			delete(p, name)
+		default:
+			p[name] = text
 		}
 	}
 	return p, nil
 }
 
-func scalarText(v json.RawMessage) (text string, present bool, err error) {
-	v = bytes.TrimSpace(v)
-	switch {
-	case len(v) == 0 || string(v) == "null":
-		return "", false, nil
-	case v[0] == '"':
-		err := json.Unmarshal(v, &text)
-		return text, err == nil, err
-	case v[0] == '{' || v[0] == '[':
-		return "", false, errors.New("not a single value")
-	default: // number or boolean: its JSON text is its value
-		return string(v), true, nil
-	}
-}
-
-type kind int
-
-const (
-	text kind = iota
-	amount
-	date
-	flag
-	acctStatus
-)
-
-// field maps a MANEX parameter onto a Customer field.
-type field struct {
-	param string // lower-cased
-	label string // as the seed spells it, for messages
-	proto protoreflect.Name
-	kind  kind
-}
-
-// fields are the parameters Add and Edit accept, in the seed's order so that
-// the first bad one is reported deterministically. Custno names the customer
-// on Edit and is handled apart.
-var fields = []field{
-	{"custname", "Custname", "name", text},
-	{"status", "Status", "status", acctStatus},
-	{"phone", "Phone", "phone", text},
-	{"fax", "Fax", "fax", text},
-	{"territory", "Territory", "territory", text},
-	{"terms", "Terms", "terms", text},
-	{"credlimit", "Credlimit", "credit_limit", amount},
-	{"creditok", "Creditok", "credit_status", text},
-	{"resl_no", "Resl_no", "reseller_number", text},
-	{"ar_highbal", "Ar_highBal", "ar_high_balance", amount},
-	{"acct_date", "Acct_date", "account_date", date},
-	{"saledsctid", "Saledsctid", "sales_discount_id", text},
-	{"acctaxable", "Acctaxable", "account_taxable", flag},
-	{"inactdt", "Inactdt", "inactive_time", date},
-	{"inactinit", "Inactinit", "inactive_initials", text},
-}
-
-// Dates are MM/DD/YYYY per the seed; its Edit example also sends ISO dates,
-// so those are accepted too. MANEX has no zone; Abacus reads them as UTC.
-var dateLayouts = []string{"1/2/2006", "2006-01-02", "2006-01-02T15:04:05", "2006-01-0215:04:05", "2006-01-02 15:04:05"}
-
-// apply sets the fields present in p on c and returns the proto paths set,
-// or a message naming the first bad parameter and its rule. strictStatus is
-// Add's rule (camel-cased Active, Inactive, Quote); Edit takes any case.
-func apply(c *customerv1.Customer, p params, strictStatus bool) (paths []string, problem string) {
-	m := c.ProtoReflect()
-	for _, f := range fields {
-		v, ok := p[f.param]
-		if !ok {
+// parseQuery reads a query string strictly: each name once (in any case),
+// every escape well formed. url.ParseQuery would report only the first bad
+// escape, without saying whose.
+func parseQuery(raw string) (params, error) {
+	p := params{}
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
 			continue
 		}
-		fd := m.Descriptor().Fields().ByName(f.proto)
-		switch f.kind {
-		case text:
-			m.Set(fd, protoreflect.ValueOfString(v))
-		case amount:
-			d, err := decimal.NewFromString(v)
-			if err != nil || d.IsNegative() {
-				return nil, f.label + " must be a number greater than or equal to 0."
-			}
-			m.Set(fd, protoreflect.ValueOfString(d.String()))
-		case date:
-			t, ok := parseDate(v)
-			if !ok {
-				return nil, f.label + " must be in MM/DD/YYYY format."
-			}
-			m.Set(fd, protoreflect.ValueOfMessage(timestamppb.New(t).ProtoReflect()))
-		case flag:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return nil, f.label + " must be true or false."
-			}
-			m.Set(fd, protoreflect.ValueOfBool(b))
-		case acctStatus:
-			st, ok := parseStatus(v, strictStatus)
-			if !ok {
-				return nil, f.label + " can be: Active, Inactive, Quote."
-			}
-			m.Set(fd, protoreflect.ValueOfEnum(protoreflect.EnumNumber(st)))
+		rawName, rawValue, _ := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			return nil, &paramError{"The parameter name " + quote(rawName), "is not URL-encoded correctly."}
 		}
-		paths = append(paths, string(f.proto))
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return nil, &paramError{labelOf(name), "is not URL-encoded correctly."}
+		}
+		lower := strings.ToLower(name)
+		if _, dup := p[lower]; dup {
+			return nil, &paramError{labelOf(name), "is given more than once."}
+		}
+		p[lower] = value
 	}
-	return paths, ""
+	return p, nil
 }
 
-func parseDate(v string) (time.Time, bool) {
-	for _, layout := range dateLayouts {
-		if t, err := time.Parse(layout, strings.TrimSpace(v)); err == nil {
-			return t, true
-		}
+// quote shows a client's text in a message: quoted, and cut short when long.
+func quote(s string) string {
+	const max = 40
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "…"
 	}
-	return time.Time{}, false
-}
-
-var statuses = map[string]customerv1.CustomerStatus{
-	"Active":   customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE,
-	"Inactive": customerv1.CustomerStatus_CUSTOMER_STATUS_INACTIVE,
-	"Quote":    customerv1.CustomerStatus_CUSTOMER_STATUS_QUOTE,
-}
-
-func parseStatus(v string, strict bool) (customerv1.CustomerStatus, bool) {
-	if st, ok := statuses[v]; ok {
-		return st, true
-	}
-	if strict {
-		return 0, false
-	}
-	for name, st := range statuses {
-		if strings.EqualFold(name, v) {
-			return st, true
-		}
-	}
-	return 0, false
-}
-
-// isCustomerNumber reports whether s is a MANEX customer number: ten digits.
-func isCustomerNumber(s string) bool {
-	if len(s) != 10 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return "'" + strings.ToValidUTF8(s, "\uFFFD") + "'"
 }

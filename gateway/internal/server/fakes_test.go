@@ -99,8 +99,8 @@ var acme = &customerv1.Customer{
 	Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE, CreditLimit: "100.50",
 }
 
-// fakeCustomers knows customer 42 (Acme) and customer 7 by key; writes are
-// not implemented yet, as in the real service today.
+// fakeCustomers knows customer 42 (Acme) and customer 7 by key; it does
+// not implement writes, which gateway/e2e covers against the real service.
 type fakeCustomers struct {
 	customerv1.UnimplementedCustomerServiceServer
 }

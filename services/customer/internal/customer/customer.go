@@ -278,6 +278,10 @@ func (s *Service) LookupByName(ctx context.Context, tenantID, name string) (Cust
 // or "credit_limit") of customer c.ID of tenantID to their values in c, and
 // leaves every other field as it is. expectedVersion 0 updates whatever the
 // version; otherwise it must be the current version, else ErrStale.
+//
+// The modification time becomes now, unless fields names "modify_time":
+// then it is c.ModifyTime (now when nil). MANEX's Edit lets a caller date
+// its change (modifieddate); nothing else sets it.
 func (s *Service) Update(ctx context.Context, tenantID string, c Customer, fields []string, expectedVersion int64) (Customer, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return Customer{}, err
@@ -292,6 +296,9 @@ func (s *Service) Update(ctx context.Context, tenantID string, c Customer, field
 		return Customer{}, invalid("update_mask", "must name at least one field")
 	}
 	for _, name := range fields {
+		if name == modifyTimeField {
+			continue
+		}
 		f, ok := fieldByName[name]
 		switch {
 		case !ok && outputOnly[name]:

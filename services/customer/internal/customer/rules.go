@@ -204,8 +204,11 @@ var fieldByName = func() map[string]customerField {
 	return m
 }()
 
-// outputOnly are the fields the service sets.
-var outputOnly = map[string]bool{"customer_id": true, "version": true, "create_time": true, "modify_time": true}
+// outputOnly are the fields the service sets. modify_time is the exception
+// an update may name (see Service.Update).
+var outputOnly = map[string]bool{"customer_id": true, "version": true, "create_time": true, modifyTimeField: true}
+
+const modifyTimeField = "modify_time"
 
 // extendedFieldNumber returns n for "fieldN", 1 <= N <= 30.
 func extendedFieldNumber(name string) (int, bool) {

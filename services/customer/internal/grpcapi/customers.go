@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -132,7 +133,9 @@ func (s *Customers) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCu
 	case req.GetUpdateMask() == nil:
 		return nil, toStatus(ctx, s.log, &customer.FieldError{Field: "update_mask", Rule: "is required"})
 	}
-	paths := req.GetUpdateMask().GetPaths()
+	// version is the update's precondition, not a field it changes; a mask
+	// the JSON facade derives from a body that carries it names it too.
+	paths := slices.DeleteFunc(slices.Clone(req.GetUpdateMask().GetPaths()), func(p string) bool { return p == "version" })
 	named := make(map[string]bool, len(paths))
 	for _, p := range paths {
 		named[p] = true
@@ -295,6 +298,8 @@ var protoTimes = []struct {
 	{"ar_call_time", (*customerv1.Customer).GetArCallTime, func(c *customer.Customer) **time.Time { return &c.ARCallTime }},
 	{"account_date", (*customerv1.Customer).GetAccountDate, func(c *customer.Customer) **time.Time { return &c.AccountDate }},
 	{"inactive_time", (*customerv1.Customer).GetInactiveTime, func(c *customer.Customer) **time.Time { return &c.InactiveTime }},
+	// Create ignores it; an update may name it (MANEX Edit's modifieddate).
+	{"modify_time", (*customerv1.Customer).GetModifyTime, func(c *customer.Customer) **time.Time { return &c.ModifyTime }},
 }
 
 func statusFromProto(s customerv1.CustomerStatus) (customer.Status, error) {

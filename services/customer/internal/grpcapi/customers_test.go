@@ -304,6 +304,13 @@ func TestUpdateCustomer(t *testing.T) {
 		{name: "not found", change: func(c *customerv1.Customer) { c.CustomerId = 9999 }, mask: mask("name"), code: codes.NotFound},
 		{name: "unknown path", change: func(*customerv1.Customer) {}, mask: mask("colour"), code: codes.InvalidArgument, field: "update_mask"},
 		{name: "output only path", change: func(*customerv1.Customer) {}, mask: mask("create_time"), code: codes.InvalidArgument, field: "update_mask"},
+		{
+			name:   "version in the mask is the precondition, not a change",
+			change: func(c *customerv1.Customer) { c.Name = "Checked" },
+			mask:   mask("version", "name"),
+			want:   func(c *customerv1.Customer) { c.Name = "Checked" },
+		},
+		{name: "version alone changes nothing", change: func(*customerv1.Customer) {}, mask: mask("version"), code: codes.InvalidArgument, field: "update_mask"},
 		{name: "empty mask", change: func(*customerv1.Customer) {}, mask: mask(), code: codes.InvalidArgument, field: "update_mask"},
 		{name: "no mask", change: func(*customerv1.Customer) {}, code: codes.InvalidArgument, field: "update_mask"},
 		{name: "negative credit limit", change: func(c *customerv1.Customer) { c.CreditLimit = "-5" }, mask: mask("credit_limit"), code: codes.InvalidArgument, field: "credit_limit"},
@@ -347,6 +354,36 @@ func TestUpdateCustomer(t *testing.T) {
 				t.Errorf("GetCustomer differs from the update answer (-update +get):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestUpdateDatesTheChange: an update stamps modify_time with now, unless
+// it names modify_time (MANEX Edit's modifieddate), whose value then wins.
+func TestUpdateDatesTheChange(t *testing.T) {
+	t.Parallel()
+	f := newCustomerFixture(t)
+	c := f.create(t, f.a, &customerv1.Customer{Name: "Dated", Status: active})
+	update := func(change *customerv1.Customer, paths ...string) *customerv1.Customer {
+		t.Helper()
+		change.CustomerId = c.GetCustomerId()
+		resp, err := f.srv.UpdateCustomer(f.a, &customerv1.UpdateCustomerRequest{Customer: change, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCustomer()
+	}
+	before := time.Now().Add(-time.Minute)
+	if got := update(&customerv1.Customer{Name: "Now"}, "name").GetModifyTime().AsTime(); got.Before(before) {
+		t.Errorf("modify_time = %v, want about now", got)
+	}
+	given := ts(2014, 11, 19)
+	got := update(&customerv1.Customer{Name: "Then", ModifyTime: given}, "name", "modify_time")
+	if diff := cmp.Diff(given, got.GetModifyTime(), protocmp.Transform()); diff != "" || got.GetName() != "Then" || got.GetVersion() != 3 {
+		t.Errorf("dated update: name %q version %d modify_time diff (-want +got):\n%s", got.GetName(), got.GetVersion(), diff)
+	}
+	// Named without a value: now.
+	if got := update(&customerv1.Customer{}, "modify_time").GetModifyTime().AsTime(); got.Before(before) {
+		t.Errorf("modify_time named without a value = %v, want about now", got)
 	}
 }
 

@@ -337,7 +337,8 @@ func (s *Store) FindCustomersByName(ctx context.Context, tenantID, name string, 
 }
 
 // UpdateCustomer sets the named columns of customer c.ID of tenantID to the
-// values in c, bumps the version and sets modify_time. expectedVersion 0
+// values in c, bumps the version and sets modify_time: to c.ModifyTime when
+// columns names it and it is not nil, else to now. expectedVersion 0
 // updates whatever the version; otherwise a different current version is
 // ErrStale. A missing customer is ErrNotFound.
 func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer, columns []string, expectedVersion int64) (Customer, error) {
@@ -347,7 +348,13 @@ func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer,
 	args := []any{tenantID, c.ID, expectedVersion}
 	set := make([]string, 0, len(columns)+2)
 	seen := map[string]bool{}
+	modifyTime := "now()"
 	for _, name := range columns {
+		if name == "modify_time" {
+			args = append(args, c.ModifyTime)
+			modifyTime = fmt.Sprintf("coalesce($%d::timestamptz, now())", len(args))
+			continue
+		}
 		col, ok := writable[name]
 		if !ok {
 			return Customer{}, fmt.Errorf("update customer: column %q is not writable", name)
@@ -359,7 +366,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer,
 		args = append(args, col.field(&c))
 		set = append(set, col.name+" = "+col.placeholder(len(args)))
 	}
-	set = append(set, "version = version + 1", "modify_time = now()")
+	set = append(set, "version = version + 1", "modify_time = "+modifyTime)
 	out, err := scanCustomer(s.pool.QueryRow(ctx, `UPDATE customer.customers SET `+strings.Join(set, ", ")+`
 		WHERE tenant_id = $1 AND customer_id = $2 AND ($3::bigint = 0 OR version = $3::bigint)
 		RETURNING `+customerSelect, args...))
