@@ -157,15 +157,24 @@ func (s *Service) checkCustomers(ctx context.Context, tenantID string, vs []vali
 	}
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
-		ok, err := s.customers.CustomerExists(ctx, tenantID, id)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			return fmt.Errorf("%w: cannot check customer %d with the customer service: %w", ErrUnavailable, id, err)
-		case !ok:
-			return &NotFoundError{What: fmt.Sprintf("customer %d", id)}
+		if err := s.checkCustomer(ctx, tenantID, id); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkCustomer asks the customer service (through the cache) whether the
+// tenant has customer id.
+func (s *Service) checkCustomer(ctx context.Context, tenantID string, id int32) error {
+	ok, err := s.customers.CustomerExists(ctx, tenantID, id)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("%w: cannot check customer %d with the customer service: %w", ErrUnavailable, id, err)
+	case !ok:
+		return &NotFoundError{What: fmt.Sprintf("customer %d", id)}
 	}
 	return nil
 }
@@ -184,16 +193,28 @@ func (s *Service) ListEntries(ctx context.Context, tenantID string, f EntryFilte
 	if err != nil {
 		return nil, err
 	}
+	if len(rows) == 0 && beforeSeq == 0 {
+		if err := s.checkCustomer(ctx, tenantID, f.CustomerID); err != nil {
+			return nil, err
+		}
+	}
 	return entriesOf(rows), nil
 }
 
 // Balances returns a customer's balances per currency (summed over
 // websites, ordered by currency) and per currency and website. Balances
-// without entries are left out; currency "" means all.
+// without entries are left out; currency "" means all. A customer the
+// customer service does not know is NOT_FOUND; it is asked only when there
+// are no balances, so reads of active customers cost one query.
 func (s *Service) Balances(ctx context.Context, tenantID string, customerID int32, currency string) ([]CurrencyBalance, []Balance, error) {
 	rows, err := s.st.Balances(ctx, tenantID, customerID, currency)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(rows) == 0 {
+		if err := s.checkCustomer(ctx, tenantID, customerID); err != nil {
+			return nil, nil, err
+		}
 	}
 	var sums []CurrencyBalance
 	balances := make([]Balance, len(rows))
