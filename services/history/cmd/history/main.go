@@ -45,6 +45,7 @@ type config struct {
 	LedgerAddr string        `env:"ABACUS_LEDGER_ADDR" flag:"ledger-addr" default:"127.0.0.1:9092" help:"ledger service gRPC address"`
 	TenantPoll time.Duration `env:"ABACUS_HISTORY_TENANT_POLL" flag:"tenant-poll" default:"3s" help:"how often the projector lists tenants"`
 	BatchSize  int           `env:"ABACUS_HISTORY_BATCH_SIZE" flag:"batch-size" default:"500" help:"most entries one projection transaction applies"`
+	Linger     time.Duration `env:"ABACUS_HISTORY_LINGER" flag:"linger" default:"20ms" help:"how long a projection batch waits for more entries after its first"`
 }
 
 // customerCacheTTL is how long an existing customer is remembered.
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string) error {
 			applied := history.NewApplied()
 			proj := projection.New(st, ledgerv1.NewLedgerServiceClient(ledgerConn),
 				remote.Tenants{Client: customerv1.NewTenantAdminServiceClient(customerConn)}, d.Log,
-				projection.Config{TenantPoll: cfg.TenantPoll, BatchSize: cfg.BatchSize})
+				projection.Config{TenantPoll: cfg.TenantPoll, BatchSize: cfg.BatchSize, Linger: cfg.Linger})
 			if err := proj.Register(d.Registry); err != nil {
 				customerConn.Close()
 				ledgerConn.Close()

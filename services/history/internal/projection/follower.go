@@ -138,15 +138,22 @@ func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
 		case it := <-items:
 			batch = append(batch, it)
 		}
-	drain: // whatever else has arrived, up to the bound
+		// Then whatever arrives within the linger, up to the bound: under
+		// load each ledger commit would otherwise cost a projection commit
+		// (and its WAL flush) of its own.
+		linger := time.NewTimer(f.p.cfg.Linger)
+	fill:
 		for len(batch) < cap(batch) {
 			select {
 			case it := <-items:
 				batch = append(batch, it)
-			default:
-				break drain
+			case <-linger.C:
+				break fill
+			case <-ctx.Done():
+				break fill
 			}
 		}
+		linger.Stop()
 		f.queued.Add(-int64(len(batch)))
 		f.inFlight.Store(int64(len(batch)))
 		f.setOldest(batch[0].entry.UpdatedAt)

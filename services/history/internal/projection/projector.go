@@ -36,6 +36,8 @@ type Config struct {
 	TenantPoll time.Duration
 	// BatchSize bounds the entries one transaction applies.
 	BatchSize int
+	// Linger is how long a batch waits for more entries after its first.
+	Linger time.Duration
 	// Buffer bounds the entries received ahead of the batch being applied.
 	Buffer int
 	// MinBackoff and MaxBackoff bound the wait between reconnections.
@@ -50,6 +52,9 @@ func (c *Config) defaults() {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
+	}
+	if c.Linger <= 0 {
+		c.Linger = 20 * time.Millisecond
 	}
 	if c.Buffer <= 0 {
 		c.Buffer = 2 * c.BatchSize

@@ -89,7 +89,7 @@ func (s *Store) StoredCursor(ctx context.Context, tenantID string) (cursor strin
 }
 
 // Apply writes entries and moves the tenant's cursor from `from` to `to` in
-// one transaction, and notifies AppliedChannel on commit. It is
+// one transaction, then notifies AppliedChannel. It is
 // ErrCursorMoved, writing nothing, when the stored cursor is not `from`.
 // Entries already present are skipped (inserted counts the new ones): the
 // stream promises exactly once, and the primary key keeps that promise here
@@ -125,7 +125,6 @@ func (s *Store) Apply(ctx context.Context, tenantID, from, to string, entries []
 				$8::smallint[], $9::numeric[], $10::numeric[], $11::text[], $12::boolean[], $13::timestamptz[])
 			ON CONFLICT DO NOTHING`,
 			tenantID, ids, balanceIDs, customers, currencies, websites, kinds, action, deltas, amounts, infos, notified, times)
-		b.Queue(`SELECT pg_notify($1, $2)`, AppliedChannel, tenantID)
 		var updated int64
 		moved.Exec(func(tag pgconn.CommandTag) error { updated = tag.RowsAffected(); return nil })
 		rows.Exec(func(tag pgconn.CommandTag) error { inserted = int(tag.RowsAffected()); return nil })
@@ -140,6 +139,12 @@ func (s *Store) Apply(ctx context.Context, tenantID, from, to string, entries []
 	if err != nil {
 		return 0, wrap(err, "apply entries")
 	}
+	// After COMMIT, in a transaction of its own: a NOTIFY inside the
+	// writing transaction holds PostgreSQL's global notify lock across the
+	// commit's WAL flush, which serialises every notifying commit of the
+	// cluster (the ledger's too). A notification lost to a crash here only
+	// delays a waiting reader until its next check.
+	_, _ = s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, AppliedChannel, tenantID)
 	return inserted, nil
 }
 

@@ -35,6 +35,7 @@ type config struct {
 	WatchPoll         time.Duration `env:"ABACUS_LEDGER_WATCH_POLL" flag:"watch-poll" default:"1s" help:"how often a stream watcher re-reads without a notification"`
 	CustomerCacheSize int           `env:"ABACUS_LEDGER_CUSTOMER_CACHE_SIZE" flag:"customer-cache-size" default:"100000" help:"customers known to exist that are cached (per tenant)"`
 	CustomerCacheTTL  time.Duration `env:"ABACUS_LEDGER_CUSTOMER_CACHE_TTL" flag:"customer-cache-ttl" default:"5m" help:"how long a customer known to exist is cached"`
+	Committers        int           `env:"ABACUS_LEDGER_COMMITTERS" flag:"committers" default:"2" help:"group-commit transactions under way at once (requests routed by customer)"`
 	DrainTimeout      time.Duration `env:"ABACUS_LEDGER_DRAIN_TIMEOUT" flag:"drain-timeout" default:"30s" help:"how long shutdown waits for queued postings to commit"`
 }
 
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string) error {
 			customers := ledger.NewCachedDirectory(customerdir.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
 			svc := ledger.NewService(store.New(d.Pool), customers, d.Log, ledger.Config{
 				MaxBatch: cfg.MaxBatch, QueueSize: cfg.QueueSize, TxTimeout: cfg.TxTimeout, PollInterval: cfg.WatchPoll,
+				Committers: cfg.Committers,
 			})
 			if err := registerMetrics(d.Registry, svc); err != nil {
 				return nil, err

@@ -361,6 +361,13 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 		c.transactions.Add(1)
 		c.postings.Add(n)
 		c.committed(tenants)
+		// Off the committer's path: the replies and the next group need
+		// not wait for other processes' readers to be told.
+		go func() {
+			if err := c.st.Notify(context.WithoutCancel(ctx), tenants); err != nil {
+				c.log.WarnContext(ctx, "stream notification not sent; readers will poll", "error", err.Error())
+			}
+		}()
 	}
 	return outs, nil
 }

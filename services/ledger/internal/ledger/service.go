@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sync"
@@ -25,6 +27,10 @@ type Config struct {
 	PollInterval time.Duration
 	// CurrencyTTL is how long a tenant's currency table is cached.
 	CurrencyTTL time.Duration
+	// Committers is how many group-commit transactions may be under way at
+	// once. Requests are routed by tenant and customer, so one balance's
+	// postings always meet in the same committer's groups.
+	Committers int
 }
 
 func (c Config) withDefaults() Config {
@@ -43,6 +49,9 @@ func (c Config) withDefaults() Config {
 	if c.CurrencyTTL <= 0 {
 		c.CurrencyTTL = time.Minute
 	}
+	if c.Committers <= 0 {
+		c.Committers = 1
+	}
 	return c
 }
 
@@ -54,7 +63,8 @@ type Service struct {
 	log        *slog.Logger
 	cfg        Config
 	currencies *currencyCache
-	committer  *committer
+	committer  *committer   // committers[0]
+	committers []*committer // each runs its own transactions
 	hub        *hub
 }
 
@@ -62,7 +72,10 @@ type Service struct {
 func NewService(st *store.Store, customers CustomerDirectory, log *slog.Logger, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{st: st, customers: customers, log: log, cfg: cfg, currencies: newCurrencyCache(st, cfg.CurrencyTTL), hub: newHub()}
-	s.committer = newCommitter(st, log, cfg, func(tenants []string) { s.hub.wake(tenants...) })
+	for range cfg.Committers {
+		s.committers = append(s.committers, newCommitter(st, log, cfg, func(tenants []string) { s.hub.wake(tenants...) }))
+	}
+	s.committer = s.committers[0]
 	return s
 }
 
@@ -74,12 +87,39 @@ func (s *Service) Run(ctx context.Context) {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.listen(ctx) })
-	s.committer.run(ctx)
+	for _, c := range s.committers {
+		wg.Go(func() { c.run(ctx) })
+	}
 	wg.Wait()
 }
 
-// Stats returns the committer's counters.
-func (s *Service) Stats() Stats { return s.committer.stats() }
+// Stats returns the committers' counters, summed.
+func (s *Service) Stats() Stats {
+	var sum Stats
+	for _, c := range s.committers {
+		st := c.stats()
+		sum.Transactions += st.Transactions
+		sum.Postings += st.Postings
+		sum.Splits += st.Splits
+		sum.Retries += st.Retries
+	}
+	return sum
+}
+
+// committerFor routes a request by its tenant and first customer: a hot
+// customer's postings all reach one committer, whose groups then hold many
+// of them, instead of several transactions queueing on its balance row.
+func (s *Service) committerFor(r *request) *committer {
+	if len(s.committers) == 1 {
+		return s.committer
+	}
+	h := fnv.New32a()
+	h.Write([]byte(r.tenantID))
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(r.postings[0].CustomerID))
+	h.Write(b[:])
+	return s.committers[h.Sum32()%uint32(len(s.committers))]
+}
 
 // Post posts one entry. key "" means no idempotency.
 func (s *Service) Post(ctx context.Context, tenantID, key string, p Posting) (Result, error) {
@@ -105,7 +145,7 @@ func (s *Service) post(ctx context.Context, tenantID, key string, batch bool, ps
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.committer.submit(ctx, r); err != nil {
+	if err := s.committerFor(r).submit(ctx, r); err != nil {
 		return Result{}, err
 	}
 	select {

@@ -312,9 +312,9 @@ type BalanceUpdate struct {
 	LastEntryID int64
 }
 
-// Write inserts entries, updates balances and notifies the stream's
-// readers of the tenants written to, in one round trip. Amounts are
-// written at their currency's scale.
+// Write inserts entries and updates balances in one round trip. Amounts
+// are written at their currency's scale. The stream's readers are notified
+// after COMMIT (Notify), not here.
 func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdate, now time.Time) error {
 	n := len(entries)
 	tenants, currencies, kinds := make([]string, n), make([]string, n), make([]string, n)
@@ -322,17 +322,11 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 	ids, seqs, balanceIDs := make([]int64, n), make([]int64, n), make([]int64, n)
 	customers, websites := make([]int32, n), make([]int32, n)
 	actions, notify := make([]int16, n), make([]bool, n)
-	notified := map[string]bool{}
-	var notifyTenants []string
 	for i, e := range entries {
 		tenants[i], ids[i], seqs[i], balanceIDs[i] = e.TenantID, e.EntryID, e.StreamSeq, e.BalanceID
 		customers[i], currencies[i], websites[i], kinds[i], actions[i] = e.CustomerID, e.Currency, e.WebsiteID, e.Kind, int16(e.Action)
 		deltas[i], afters[i] = e.Delta.StringFixed(e.Scale), e.BalanceAfter.StringFixed(e.Scale)
 		keys[i], comments[i], notify[i] = e.IdempotencyKey, e.Comment, e.NotifyCustomer
-		if !notified[e.TenantID] {
-			notified[e.TenantID] = true
-			notifyTenants = append(notifyTenants, e.TenantID)
-		}
 	}
 	m := len(balances)
 	bTenants, bCurrencies, bAmounts := make([]string, m), make([]string, m), make([]string, m)
@@ -360,7 +354,6 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 		WHERE b.tenant_id = u.tenant_id AND b.customer_id = u.customer_id
 		  AND b.currency = u.currency AND b.website_id = u.website_id`,
 		bTenants, bCustomers, bCurrencies, bWebsites, bAmounts, bLast, now)
-	batch.Queue(`SELECT pg_notify('`+NotifyChannel+`', t) FROM unnest($1::text[]) AS t`, notifyTenants)
 	br := t.tx.SendBatch(ctx, batch)
 	defer br.Close()
 	tag, err := br.Exec()
@@ -376,8 +369,19 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 	if tag.RowsAffected() != int64(m) {
 		return fmt.Errorf("update balances: %d of %d updated", tag.RowsAffected(), m)
 	}
-	if _, err := br.Exec(); err != nil {
+	return br.Close()
+}
+
+// Notify tells the stream's readers in every process that tenants have
+// new entries. It runs after COMMIT in a transaction of its own: a NOTIFY
+// inside the posting transaction holds PostgreSQL's global notify lock
+// across the commit's WAL flush, which serialises every notifying commit
+// of the cluster. A notification lost to a crash right after COMMIT only
+// delays readers until their next poll.
+func (s *Store) Notify(ctx context.Context, tenants []string) error {
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify('`+NotifyChannel+`', t) FROM unnest($1::text[]) AS t`, tenants)
+	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	return br.Close()
+	return nil
 }

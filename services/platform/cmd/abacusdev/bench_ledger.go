@@ -117,6 +117,24 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds()))
 		return res, nil
 	}
+	// Steady state, as pgbench has it: every customer has a balance row
+	// and is known to the ledger's customer cache.
+	fmt.Fprintf(os.Stderr, "--> warming up: one posting per customer\n")
+	var next atomic.Int64
+	warm := closedLoop(env.tenantCtx(ctx), f.clients, time.Hour, func(ctx context.Context, _, _ int) error {
+		i := next.Add(1)
+		if i > int64(customers) {
+			return errSeedDone
+		}
+		_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
+			Posting:        &ledgerv1.Posting{CustomerId: int32(i), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
+			IdempotencyKey: fmt.Sprintf("bench-warm-%d", i),
+		})
+		return err
+	}, stopOn(errSeedDone))
+	if warm.errors > 0 {
+		return fmt.Errorf("warm-up: %v", warm.firstError)
+	}
 	fmt.Fprintf(os.Stderr, "--> Abacus postings over %d customers (%d clients, %s)\n", customers, f.clients, f.duration)
 	abUniform, err := post("uniform", func() int32 { return rand.Int32N(int32(customers)) + 1 })
 	if err != nil {
