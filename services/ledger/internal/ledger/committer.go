@@ -266,11 +266,7 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 				keys = append(keys, balanceKey(r.tenantID, p))
 			}
 		}
-		locked, err := tx.LockBalances(ctx, keys)
-		if err != nil {
-			return err
-		}
-		ids, now, err := tx.AllocateEntryIDs(ctx, len(keys))
+		locked, ids, now, err := tx.LockBalances(ctx, keys, len(keys))
 		if err != nil {
 			return err
 		}
@@ -325,14 +321,6 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 		}
 		if len(rows) == 0 {
 			return nil
-		}
-		next, err := tx.AdvanceStreams(ctx, counts)
-		if err != nil {
-			return err
-		}
-		for i := range rows {
-			rows[i].StreamSeq = next[rows[i].TenantID]
-			next[rows[i].TenantID]++
 		}
 		updates := make([]store.BalanceUpdate, len(touched))
 		for i, k := range touched {

@@ -68,8 +68,13 @@ type LockedBalance struct {
 }
 
 // LockBalances creates the missing balance rows of keys and locks them all,
-// in primary-key order, until the transaction ends.
-func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey) (map[BalanceKey]LockedBalance, error) {
+// in primary-key order, until the transaction ends; in the same round trip
+// it takes n entry ids from the sequence, ascending, with the entries' post
+// time. Both are read after the locks (clock_timestamp, not the
+// transaction's start), so ids and post times never decrease along a
+// balance's chain, even when another replica's transaction that started
+// later committed first: history's "balance at an instant" relies on it.
+func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey, n int) (map[BalanceKey]LockedBalance, []int64, time.Time, error) {
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, compareKeys)
 	keys = slices.Compact(keys)
@@ -102,14 +107,15 @@ func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey) (map[BalanceKe
 		WHERE b.tenant_id = ANY($1::uuid[])
 		ORDER BY b.tenant_id, b.customer_id, b.currency, b.website_id
 		FOR UPDATE OF b`, tenants, customers, currencies, websites)
+	b.Queue(`SELECT nextval('ledger.entry_ids'), clock_timestamp() FROM generate_series(1, $1)`, n)
 	br := t.tx.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("create balances: %w", err)
+		return nil, nil, time.Time{}, fmt.Errorf("create balances: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, fmt.Errorf("lock balances: %w", err)
+		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %w", err)
 	}
 	locked := make(map[BalanceKey]LockedBalance, len(keys))
 	var k BalanceKey
@@ -119,24 +125,13 @@ func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey) (map[BalanceKe
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lock balances: %w", err)
+		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %w", err)
 	}
 	if len(locked) != len(keys) {
-		return nil, fmt.Errorf("lock balances: %d of %d rows found", len(locked), len(keys))
+		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %d of %d rows found", len(locked), len(keys))
 	}
-	return locked, br.Close()
-}
-
-// AllocateEntryIDs takes n entry ids from the sequence, ascending, and
-// returns them with the entries' post time. The time is read after the
-// balance locks (clock_timestamp, not the transaction's start time), so
-// along each balance's chain post times never decrease, even when another
-// replica's transaction that started later committed first: history's
-// "balance at an instant" relies on it.
-func (t *Tx) AllocateEntryIDs(ctx context.Context, n int) ([]int64, time.Time, error) {
-	rows, err := t.tx.Query(ctx, `SELECT nextval('ledger.entry_ids'), clock_timestamp() FROM generate_series(1, $1)`, n)
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
+	if rows, err = br.Query(); err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
 	}
 	ids := make([]int64, 0, n)
 	var id int64
@@ -145,10 +140,10 @@ func (t *Tx) AllocateEntryIDs(ctx context.Context, n int) ([]int64, time.Time, e
 		ids = append(ids, id)
 		return nil
 	}); err != nil {
-		return nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
+		return nil, nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
 	}
 	slices.Sort(ids)
-	return ids, now.UTC(), nil
+	return locked, ids, now.UTC(), br.Close()
 }
 
 // KeyRef names an idempotency key.
@@ -266,44 +261,6 @@ func (t *Tx) Entries(ctx context.Context, tenantID string, ids []int64) ([]Entry
 	return es, nil
 }
 
-// AdvanceStreams adds counts[tenant] to each tenant's stream counter, in
-// tenant order, and returns the first sequence number each tenant's entries
-// get. The counter rows stay locked until the transaction ends.
-func (t *Tx) AdvanceStreams(ctx context.Context, counts map[string]int64) (map[string]int64, error) {
-	tenants := make([]string, 0, len(counts))
-	for tenant := range counts {
-		tenants = append(tenants, tenant)
-	}
-	slices.Sort(tenants) // canonical uuid text sorts as uuid does
-	first := make(map[string]int64, len(counts))
-	for _, tenant := range tenants {
-		n := counts[tenant]
-		var last int64
-		for {
-			err := t.tx.QueryRow(ctx, `UPDATE ledger.streams SET last_seq = last_seq + $2
-				WHERE tenant_id = $1 RETURNING last_seq`, tenant, n).Scan(&last)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return nil, fmt.Errorf("advance stream: %w", err)
-			}
-			// First use: a concurrent first use may win the insert, then
-			// the UPDATE above finds its row.
-			err = t.tx.QueryRow(ctx, `INSERT INTO ledger.streams (tenant_id, last_seq) VALUES ($1, $2)
-				ON CONFLICT DO NOTHING RETURNING last_seq`, tenant, n).Scan(&last)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return nil, fmt.Errorf("start stream: %w", err)
-			}
-		}
-		first[tenant] = last - n + 1
-	}
-	return first, nil
-}
-
 // BalanceUpdate is the new state of a locked balance.
 type BalanceUpdate struct {
 	BalanceKey
@@ -312,7 +269,12 @@ type BalanceUpdate struct {
 	LastEntryID int64
 }
 
-// Write inserts entries and updates balances in one round trip. Amounts
+// Write advances the stream counters of the entries' tenants, inserts the
+// entries and updates the balances, in one round trip, and sets each
+// entry's StreamSeq. Within a tenant, entries take consecutive stream
+// positions in the order given (their balance-chain order). The counter
+// rows are locked last (after the balances and the idempotency keys) and
+// stay locked until COMMIT, so positions become visible in commit order. Amounts
 // are written at their currency's scale. The stream's readers are notified
 // after COMMIT (Notify), not here.
 func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdate, now time.Time) error {
@@ -322,8 +284,22 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 	ids, seqs, balanceIDs := make([]int64, n), make([]int64, n), make([]int64, n)
 	customers, websites := make([]int32, n), make([]int32, n)
 	actions, notify := make([]int16, n), make([]bool, n)
+	// fromEnd[i] is how many of its tenant's entries come after entry i:
+	// its position is the advanced counter minus that.
+	count := map[string]int64{}
+	for _, e := range entries {
+		count[e.TenantID]++
+	}
+	streamTenants := make([]string, 0, len(count))
+	for tenant := range count {
+		streamTenants = append(streamTenants, tenant)
+	}
+	slices.Sort(streamTenants) // canonical uuid text sorts as uuid does: one lock order
+	seen := map[string]int64{}
 	for i, e := range entries {
-		tenants[i], ids[i], seqs[i], balanceIDs[i] = e.TenantID, e.EntryID, e.StreamSeq, e.BalanceID
+		seen[e.TenantID]++
+		seqs[i] = count[e.TenantID] - seen[e.TenantID] // from the end, for now
+		tenants[i], ids[i], balanceIDs[i] = e.TenantID, e.EntryID, e.BalanceID
 		customers[i], currencies[i], websites[i], kinds[i], actions[i] = e.CustomerID, e.Currency, e.WebsiteID, e.Kind, int16(e.Action)
 		deltas[i], afters[i] = e.Delta.StringFixed(e.Scale), e.BalanceAfter.StringFixed(e.Scale)
 		keys[i], comments[i], notify[i] = e.IdempotencyKey, e.Comment, e.NotifyCustomer
@@ -337,14 +313,20 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 		bAmounts[i], bLast[i] = b.Balance.StringFixed(b.Scale), b.LastEntryID
 	}
 	batch := &pgx.Batch{}
+	for _, tenant := range streamTenants {
+		batch.Queue(`UPDATE ledger.streams SET last_seq = last_seq + $2 WHERE tenant_id = $1 RETURNING last_seq`,
+			tenant, count[tenant])
+	}
 	batch.Queue(`INSERT INTO ledger.entries (tenant_id, entry_id, stream_seq, balance_id, customer_id, currency,
 			website_id, kind, action, delta, balance_after, idempotency_key, comment, notify_customer, post_time)
-		SELECT e.tenant_id, e.entry_id, e.stream_seq, e.balance_id, e.customer_id, e.currency,
+		SELECT e.tenant_id, e.entry_id,
+			(SELECT s.last_seq FROM ledger.streams s WHERE s.tenant_id = e.tenant_id) - e.from_end,
+			e.balance_id, e.customer_id, e.currency,
 			e.website_id, e.kind, e.action, e.delta::numeric, e.balance_after::numeric, e.idempotency_key,
 			e.comment, e.notify_customer, $15
 		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[],
 			$7::integer[], $8::text[], $9::smallint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
-			AS e(tenant_id, entry_id, stream_seq, balance_id, customer_id, currency,
+			AS e(tenant_id, entry_id, from_end, balance_id, customer_id, currency,
 			website_id, kind, action, delta, balance_after, idempotency_key, comment, notify_customer)`,
 		tenants, ids, seqs, balanceIDs, customers, currencies, websites, kinds, actions, deltas, afters, keys, comments, notify, now)
 	batch.Queue(`UPDATE ledger.balances b
@@ -356,6 +338,17 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 		bTenants, bCustomers, bCurrencies, bWebsites, bAmounts, bLast, now)
 	br := t.tx.SendBatch(ctx, batch)
 	defer br.Close()
+	last := make(map[string]int64, len(streamTenants))
+	for _, tenant := range streamTenants {
+		var v int64
+		if err := br.QueryRow().Scan(&v); err != nil {
+			return fmt.Errorf("advance stream: %w", err)
+		}
+		last[tenant] = v
+	}
+	for i := range entries {
+		entries[i].StreamSeq = last[entries[i].TenantID] - seqs[i]
+	}
 	tag, err := br.Exec()
 	if err != nil {
 		return fmt.Errorf("insert entries: %w", err)

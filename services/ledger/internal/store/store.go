@@ -72,11 +72,19 @@ func (s *Store) Currencies(ctx context.Context, tenantID string) ([]Currency, er
 		return cs, err
 	}
 	// Concurrent first uses both insert; ON CONFLICT makes that harmless.
+	// The tenant's stream counter starts here too, outside any posting
+	// transaction: a posting never posts before its tenant's currencies are
+	// read, and an INSERT ... ON CONFLICT in the posting transaction would
+	// wait on the counter row another committer holds.
 	if _, err := s.pool.Exec(ctx, `
 		INSERT INTO ledger.currencies (tenant_id, code, description, scale)
 		SELECT $1, code::text, description, scale FROM ledger.default_currencies
 		ON CONFLICT DO NOTHING`, tenantID); err != nil {
 		return nil, wrap(err, "seed currencies")
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO ledger.streams (tenant_id, last_seq) VALUES ($1, 0)
+		ON CONFLICT DO NOTHING`, tenantID); err != nil {
+		return nil, wrap(err, "start stream")
 	}
 	return s.listCurrencies(ctx, tenantID)
 }

@@ -50,19 +50,11 @@ func TestEntriesAreImmutable(t *testing.T) {
 	}
 	err := s.InTx(ctx, func(tx *Tx) error {
 		k := BalanceKey{TenantID: tenant, CustomerID: 1, Currency: "USD"}
-		locked, err := tx.LockBalances(ctx, []BalanceKey{k})
+		locked, ids, now, err := tx.LockBalances(ctx, []BalanceKey{k}, 1)
 		if err != nil {
 			return err
 		}
-		ids, now, err := tx.AllocateEntryIDs(ctx, 1)
-		if err != nil {
-			return err
-		}
-		first, err := tx.AdvanceStreams(ctx, map[string]int64{tenant: 1})
-		if err != nil {
-			return err
-		}
-		e := Entry{TenantID: tenant, EntryID: ids[0], StreamSeq: first[tenant], BalanceID: locked[k].BalanceID, CustomerID: 1,
+		e := Entry{TenantID: tenant, EntryID: ids[0], BalanceID: locked[k].BalanceID, CustomerID: 1,
 			Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
 		return tx.Write(ctx, []Entry{e}, []BalanceUpdate{{BalanceKey: k, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, now)
 	})
