@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -101,6 +102,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 		if err != nil {
 			return loadResult{}, err
 		}
+		cpu0 := sampleCPU(s)
 		res := closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
 			_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
 				Posting:        &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
@@ -108,6 +110,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 			})
 			return err
 		})
+		cpu1 := sampleCPU(s)
 		after, err := sampleCounters(ctx, s)
 		if err != nil {
 			return loadResult{}, err
@@ -115,6 +118,8 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 		tx, posts, syncs := after.transactions-before.transactions, after.postings-before.postings, after.walSyncs-before.walSyncs
 		notes = append(notes, fmt.Sprintf("%s: %.0f postings per transaction, %.0f WAL fsyncs/s (server-wide)",
 			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds()))
+		notes = append(notes, "  "+perOp(cpu0, cpu1, res.ops, "posting")+
+			fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpu0, cpu1, res.elapsed)))
 		return res, nil
 	}
 	// Steady state, as pgbench has it: every customer has a balance row
@@ -150,6 +155,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: f.clients * 2}}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(env.demo.Exigo.Login+"@"+env.demo.Exigo.Company+":"+env.demo.Exigo.Password))
 	var unexpected atomic.Int64
+	cpu0 := sampleCPU(s)
 	abRead := closedLoop(ctx, f.clients, f.duration, func(ctx context.Context, _, _ int) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
 			s.gateway+"/3.0/customers/balances?customerID="+strconv.Itoa(rand.IntN(customers)+1), nil)
@@ -167,6 +173,9 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 		return nil
 	})
 
+	cpu1 := sampleCPU(s)
+	notes = append(notes, "reads: "+perOp(cpu0, cpu1, abRead.ops, "read")+
+		fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpu0, cpu1, abRead.elapsed)))
 	ratio := func(a, b float64) string { return fmt.Sprintf("%.2f×", a/b) }
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 	printTable(fmt.Sprintf("Ledger benchmark: %d clients, %s per run, one PostgreSQL (fsync on)", f.clients, f.duration),
@@ -299,4 +308,13 @@ func sampleCounters(ctx context.Context, s *stack) (counters, error) {
 	defer conn.Close(ctx)
 	err = conn.QueryRow(ctx, `SELECT wal_sync::float8 FROM pg_stat_wal`).Scan(&c.walSyncs)
 	return c, err
+}
+
+// busy is the share of the machine's cores the sampled processes used.
+func busy(before, after cpuSample, d time.Duration) float64 {
+	total := 0.0
+	for name, t := range after {
+		total += t - before[name]
+	}
+	return 100 * total / (d.Seconds() * float64(runtime.NumCPU()))
 }
