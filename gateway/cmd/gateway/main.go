@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/server"
 	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
@@ -31,6 +32,7 @@ type settings struct {
 	LogLevel          string        `env:"ABACUS_LOG_LEVEL" flag:"log-level" default:"info" help:"debug, info, warn or error"`
 	AuthFailureBurst  int           `env:"ABACUS_AUTH_FAILURE_BURST" flag:"auth-failure-burst" default:"10" help:"failed authentications allowed per client IP before it is refused"`
 	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
+	TrustedProxies    string        `env:"ABACUS_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs of proxies (an ingress) whose X-Forwarded-For names the client"`
 }
 
 func main() {
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string) error {
 	if cfg.AuthFailureBurst < 1 || cfg.AuthFailureRefill <= 0 {
 		return errors.New("ABACUS_AUTH_FAILURE_BURST must be at least 1 and ABACUS_AUTH_FAILURE_REFILL positive")
 	}
+	trusted, err := auth.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("ABACUS_TRUSTED_PROXIES: %w", err)
+	}
 	log, err := logging.New(os.Stdout, "gateway", cfg.LogLevel)
 	if err != nil {
 		return err
@@ -72,6 +78,7 @@ func run(ctx context.Context, args []string) error {
 		ShutdownTimeout:   cfg.ShutdownTimeout,
 		AuthFailureBurst:  cfg.AuthFailureBurst,
 		AuthFailureRefill: cfg.AuthFailureRefill,
+		TrustedProxies:    trusted,
 		Logger:            log,
 	})
 }

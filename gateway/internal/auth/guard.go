@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -53,7 +54,12 @@ type Guard struct {
 	limiter *Limiter
 	log     *slog.Logger
 	timeout time.Duration
+	trusted []netip.Prefix
 }
+
+// TrustProxies makes the limiter key requests from these proxies by the
+// client address they forward (see ClientKeyBehind). Call before serving.
+func (g *Guard) TrustProxies(trusted []netip.Prefix) { g.trusted = trusted }
 
 // NewGuard returns a Guard calling client and limiting failures with limiter.
 func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log *slog.Logger) *Guard {
@@ -66,7 +72,7 @@ func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log 
 // error is a *TooManyAttemptsError, wraps ErrInvalidCredentials, or wraps
 // ErrUnavailable.
 func (g *Guard) Authenticate(r *http.Request, credential CredentialFunc) (context.Context, error) {
-	key := ClientKey(r)
+	key := ClientKeyBehind(r, g.trusted)
 	if wait, blocked := g.limiter.Blocked(key); blocked {
 		return nil, &TooManyAttemptsError{RetryAfter: wait}
 	}

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,9 +16,10 @@ import (
 // even looked at. Successes cost nothing, so a well-behaved client that
 // mistypes once is never held up.
 //
-// Clients are keyed by the IP of the connection. X-Forwarded-For is ignored
-// on purpose: anyone can send it, so trusting it would let an attacker pick a
-// fresh key per request.
+// Clients are keyed by the IP of the connection. X-Forwarded-For counts only
+// when the connection comes from a configured trusted proxy (an ingress):
+// anyone can send the header, so trusting it from anywhere would let an
+// attacker pick a fresh key per request.
 type Limiter struct {
 	burst  int
 	refill time.Duration
@@ -54,11 +58,65 @@ func NewLimiter(burst int, refill time.Duration, now func() time.Time) *Limiter 
 
 // ClientKey is the limiter key of a request: the IP of its connection.
 func ClientKey(r *http.Request) string {
+	return ClientKeyBehind(r, nil)
+}
+
+// ClientKeyBehind is the limiter key of a request that may have come
+// through trusted proxies: when the connection is from one of them, the
+// client is the right-most address of X-Forwarded-For that is not itself a
+// trusted proxy. Behind an ingress every request would otherwise share the
+// ingress's IP, and one guesser would lock every client out.
+func ClientKeyBehind(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(addr, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: trust nothing to its left
+		}
+		if !isTrusted(hop.Unmap(), trusted) {
+			return hop.Unmap().String()
+		}
 	}
 	return host
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies reads a comma-separated list of CIDRs or addresses.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // Blocked reports whether key has no failures left, and if so how long until

@@ -143,3 +143,39 @@ func TestClientKeyIgnoresForwardedFor(t *testing.T) {
 		t.Fatalf("ClientKey = %q, want 2001:db8::1", got)
 	}
 }
+
+func TestClientKeyBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
+	trusted, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"direct client: header ignored", "198.51.100.7:5000", []string{"203.0.113.9"}, "198.51.100.7"},
+		{"through the ingress", "10.1.2.3:443", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"a client cannot choose its key through the ingress", "10.1.2.3:443", []string{"1.1.1.1, 203.0.113.9"}, "203.0.113.9"},
+		{"two trusted hops", "10.1.2.3:443", []string{"203.0.113.9, 192.0.2.1"}, "203.0.113.9"},
+		{"header split over lines", "10.1.2.3:443", []string{"203.0.113.9", "10.9.9.9"}, "203.0.113.9"},
+		{"no header", "10.1.2.3:443", nil, "10.1.2.3"},
+		{"malformed hop", "10.1.2.3:443", []string{"203.0.113.9, nonsense"}, "10.1.2.3"},
+		{"IPv4-mapped IPv6 proxy", "[::ffff:10.1.2.3]:443", []string{"2001:db8::5"}, "2001:db8::5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := ClientKeyBehind(r, trusted); got != tc.want {
+				t.Errorf("key = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/8, not-an-ip"); err == nil {
+		t.Error("a malformed proxy list was accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type HandlerConfig struct {
 	Metrics prometheus.Registerer
 	// MaxBodyBytes bounds request bodies; default 1 MiB.
 	MaxBodyBytes int64
+	// TrustedProxies are the proxies (an ingress) whose X-Forwarded-For
+	// names the client the failure limiter counts.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultMaxBodyBytes is the request body limit.
@@ -101,6 +105,7 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 	history := historyv1.NewHistoryServiceClient(conns.History)
 	guard := auth.NewGuard(customerv1.NewTenantAdminServiceClient(conns.Customer),
 		auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureRefill, cfg.Now), log)
+	guard.TrustProxies(cfg.TrustedProxies)
 
 	nat, err := native.New(native.Clients{Customer: customers, Ledger: ledger, History: history}, guard, RequestID, log)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,7 +39,9 @@ type Options struct {
 	// authentications (see HandlerConfig).
 	AuthFailureBurst  int
 	AuthFailureRefill time.Duration
-	Logger            *slog.Logger
+	// TrustedProxies: see HandlerConfig.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 	// Started, when set, is called with the bound API address once the
 	// gateway accepts connections.
 	Started func(addr net.Addr)
@@ -90,6 +93,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Logger:            log,
 		AuthFailureBurst:  opts.AuthFailureBurst,
 		AuthFailureRefill: opts.AuthFailureRefill,
+		TrustedProxies:    opts.TrustedProxies,
 		Metrics:           reg,
 	})
 	if err != nil {
