@@ -29,7 +29,7 @@ import (
 // service gives its own default addresses in its config struct.
 type Config struct {
 	ShutdownTimeout time.Duration `env:"ABACUS_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" help:"how long in-flight calls may finish after SIGTERM"`
-	ServiceToken    string        `env:"ABACUS_SERVICE_TOKEN" flag:"service-token" secret:"true" help:"token internal callers present (required)"`
+	ServiceToken    string        `env:"ABACUS_SERVICE_TOKEN" secret:"true" help:"token internal callers present (required; environment only, so it never shows in ps)"`
 }
 
 // Options describe one service to run.
