@@ -13,13 +13,14 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
 
 // Domain errors; grpcapi maps them to codes in one place.
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
-	ErrInvalid       = errors.New("invalid argument")
+	ErrInvalid       = fielderr.ErrInvalid
 	// ErrAmbiguous is a lookup by name that matches several customers.
 	ErrAmbiguous = errors.New("ambiguous")
 	// ErrStale is an update that expected a version that is no longer current.
@@ -28,18 +29,10 @@ var (
 
 // FieldError is an invalid value: Field names it (the proto field name) and
 // Rule says what it must be. It unwraps to ErrInvalid.
-type FieldError struct {
-	Field string
-	Rule  string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
-
-// Unwrap makes errors.Is(err, ErrInvalid) hold.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+type FieldError = fielderr.Error
 
 func invalid(field, format string, args ...any) error {
-	return &FieldError{Field: field, Rule: fmt.Sprintf(format, args...)}
+	return fielderr.New(field, format, args...)
 }
 
 // Status is the MANEX account status. Its values are the numbers of

@@ -6,23 +6,23 @@ import (
 	"errors"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/customer"
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
 
 // toStatus maps domain errors to gRPC codes, in one place. Internal failures
 // are logged and never shown to the client.
 func toStatus(ctx context.Context, log *slog.Logger, err error) error {
-	var fe *customer.FieldError
+	if st, ok := fielderr.Status(err); ok {
+		return st
+	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &fe):
-		return fieldStatus(fe)
 	case errors.Is(err, customer.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, customer.ErrNotFound):
@@ -48,17 +48,4 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	log.ErrorContext(ctx, "internal error", "error", err.Error())
 	return status.Error(codes.Internal, "internal error")
-}
-
-// fieldStatus is INVALID_ARGUMENT with the message "field: rule" and a
-// BadRequest detail, the shape the validation interceptor gives, so that a
-// dialect can name the offending parameter either way.
-func fieldStatus(fe *customer.FieldError) error {
-	st := status.New(codes.InvalidArgument, fe.Error())
-	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-		{Field: fe.Field, Description: fe.Rule},
-	}}); err == nil {
-		st = d
-	}
-	return st.Err()
 }

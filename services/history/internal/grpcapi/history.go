@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -16,6 +15,7 @@ import (
 
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -207,18 +207,12 @@ func consistency(c *historyv1.ReadConsistency) (history.Consistency, error) {
 // toStatus maps domain errors to gRPC codes, in one place. Internal failures
 // are logged and never shown to the client.
 func (s *History) toStatus(ctx context.Context, err error) error {
-	var fe *history.FieldError
+	if st, ok := fielderr.Status(err); ok {
+		return st
+	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &fe):
-		st := status.New(codes.InvalidArgument, fe.Error())
-		if d, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-			{Field: fe.Field, Description: fe.Rule},
-		}}); derr == nil {
-			st = d
-		}
-		return st.Err()
 	case errors.Is(err, history.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, history.ErrNotFound):

@@ -23,11 +23,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
 
 // Domain errors; grpcapi maps them to codes in one place.
 var (
-	ErrInvalid  = errors.New("invalid argument")
+	ErrInvalid  = fielderr.ErrInvalid
 	ErrNotFound = errors.New("not found")
 	// ErrNotApplied is a read whose entry was not applied within its wait.
 	ErrNotApplied = errors.New("entry not applied yet")
@@ -37,18 +38,10 @@ var (
 
 // FieldError is an invalid value: Field names it (the proto field name) and
 // Rule says what it must be. It unwraps to ErrInvalid.
-type FieldError struct {
-	Field string
-	Rule  string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
-
-// Unwrap makes errors.Is(err, ErrInvalid) hold.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+type FieldError = fielderr.Error
 
 func invalid(field, format string, args ...any) error {
-	return &FieldError{Field: field, Rule: fmt.Sprintf(format, args...)}
+	return fielderr.New(field, format, args...)
 }
 
 // Entry is a history row. The domain adds nothing to the stored row.

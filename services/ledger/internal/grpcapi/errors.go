@@ -7,22 +7,22 @@ import (
 	"errors"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
 
 // toStatus maps domain errors to gRPC codes, in one place. Internal
 // failures are logged and never shown to the client.
 func toStatus(ctx context.Context, log *slog.Logger, err error) error {
-	var fe *ledger.FieldError
+	if st, ok := fielderr.Status(err); ok {
+		return st
+	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &fe):
-		return fieldStatus(fe)
 	case errors.Is(err, ledger.ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ledger.ErrNotFound):
@@ -43,16 +43,4 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	log.ErrorContext(ctx, "internal error", "error", err.Error())
 	return status.Error(codes.Internal, "internal error")
-}
-
-// fieldStatus is INVALID_ARGUMENT with the message "field: rule" and a
-// BadRequest detail, the shape the validation interceptor gives.
-func fieldStatus(fe *ledger.FieldError) error {
-	st := status.New(codes.InvalidArgument, fe.Error())
-	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-		{Field: fe.Field, Description: fe.Rule},
-	}}); err == nil {
-		st = d
-	}
-	return st.Err()
 }

@@ -5,15 +5,16 @@ package ledger
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
 
 // Domain errors; grpcapi maps them to codes in one place.
 var (
-	ErrInvalid  = errors.New("invalid argument")
+	ErrInvalid  = fielderr.ErrInvalid
 	ErrNotFound = errors.New("not found")
 	// ErrKeyReused is an idempotency key sent again with a different request.
 	ErrKeyReused = errors.New("idempotency key already used")
@@ -25,20 +26,12 @@ var (
 	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
-// FieldError is an invalid value: Field names it (the proto field path) and
+// FieldError is an invalid value: Field names it (the proto field name) and
 // Rule says what it must be. It unwraps to ErrInvalid.
-type FieldError struct {
-	Field string
-	Rule  string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
-
-// Unwrap makes errors.Is(err, ErrInvalid) hold.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+type FieldError = fielderr.Error
 
 func invalid(field, format string, args ...any) error {
-	return &FieldError{Field: field, Rule: fmt.Sprintf(format, args...)}
+	return fielderr.New(field, format, args...)
 }
 
 // Kind is what an entry records.
