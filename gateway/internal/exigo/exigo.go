@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 )
@@ -191,13 +192,5 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, httpStatus int, m
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "marshal answer", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(httpStatus)
-	_, _ = w.Write(body)
+	jsonbody.WriteValue(w, r, h.log, httpStatus, v)
 }

@@ -4,7 +4,6 @@
 package igsend
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -198,13 +198,5 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, httpStatus 
 }
 
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, httpStatus int, a answer) {
-	body, err := json.Marshal(a)
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "marshal answer", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpStatus)
-	_, _ = w.Write(body)
+	jsonbody.WriteValue(w, r, h.log, httpStatus, a)
 }

@@ -4,7 +4,6 @@
 package magento
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
@@ -267,13 +267,5 @@ func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, httpStatus,
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "marshal answer", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(httpStatus)
-	_, _ = w.Write(body)
+	jsonbody.WriteValue(w, r, h.log, httpStatus, v)
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 )
 
@@ -179,12 +180,5 @@ func (h *Handler) envelope(w http.ResponseWriter, r *http.Request, httpStatus, c
 
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, httpStatus int, doc Object) {
 	body, err := Encode(doc)
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "encode answer", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(httpStatus)
-	_, _ = w.Write(body)
+	jsonbody.Write(w, r, h.log, httpStatus, body, err)
 }

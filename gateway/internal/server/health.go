@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/proto/openapi"
 )
 
@@ -31,8 +31,8 @@ func newProbes(c Conns) *probes {
 
 // live is the liveness probe: the process answers, nothing more. It must not
 // depend on the services, or an outage there would restart every gateway.
-func (h *probes) live(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (h *probes) live(w http.ResponseWriter, r *http.Request) {
+	jsonbody.WriteValue(w, r, nil, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // ready is the readiness probe: 200 only when every service's gRPC health
@@ -59,10 +59,10 @@ func (h *probes) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	if !ready {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "services": states})
+		jsonbody.WriteValue(w, r, nil, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "services": states})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "services": states})
+	jsonbody.WriteValue(w, r, nil, http.StatusOK, map[string]any{"status": "ok", "services": states})
 }
 
 // check returns the serving status, or the gRPC code of a failed check.
@@ -77,15 +77,4 @@ func check(ctx context.Context, client healthpb.HealthClient) string {
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openapi.Document)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
 }
