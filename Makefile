@@ -3,7 +3,7 @@
 #   make test            every test against a throwaway PostgreSQL
 #   make generate        regenerate Go and OpenAPI from proto/ (offline)
 #   make check-generate  fail when committed generated code differs
-#   make lint            buf lint, buf format check, gofmt, go vet
+#   make lint            buf lint, buf format check, gofmt, go vet, staticcheck
 #   make bench           benchmarks of the running system (figures in README)
 
 SHELL := /bin/bash
@@ -15,6 +15,7 @@ PKGS := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 TOOLS := $(CURDIR)/.tools/bin
 BUF := $(TOOLS)/buf
 KUSTOMIZE := $(TOOLS)/kustomize
+STATICCHECK := $(TOOLS)/staticcheck
 BIN := $(CURDIR)/bin
 GOTEST_FLAGS ?= -count=1 -race -timeout=15m
 
@@ -31,6 +32,9 @@ help:
 # services' go.mod files); binaries are rebuilt only when a modfile changes.
 $(BUF): .tools/buf.mod .tools/buf.sum
 	cd .tools && GOWORK=off go build -modfile=buf.mod -o bin/buf github.com/bufbuild/buf/cmd/buf
+
+$(STATICCHECK): .tools/staticcheck.mod .tools/staticcheck.sum
+	cd .tools && GOWORK=off go build -modfile=staticcheck.mod -o bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 
 $(KUSTOMIZE): .tools/kustomize.mod .tools/kustomize.sum
 	cd .tools && GOWORK=off go build -modfile=kustomize.mod -o bin/kustomize sigs.k8s.io/kustomize/kustomize/v5
@@ -71,11 +75,12 @@ check-generate: generate
 
 # --- lint --------------------------------------------------------------------
 .PHONY: lint
-lint: tools third-party-protos
+lint: tools third-party-protos $(STATICCHECK)
 	$(BUF) lint
 	$(BUF) format --diff --exit-code proto
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
 
 # --- build, run, test --------------------------------------------------------
 .PHONY: build

@@ -40,7 +40,6 @@ func snapshot(t *testing.T, tenants ...string) []string {
 type badRequest struct {
 	name         string
 	method, path string
-	header       map[string]string
 	body         string
 	status       int
 	// mention must appear in the refusal's message: the parameter's name

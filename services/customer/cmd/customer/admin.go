@@ -41,7 +41,8 @@ func kindName(k int) string {
 // an operator can bootstrap before any service runs.
 func runAdmin(ctx context.Context, svc *tenant.Service, out io.Writer, args []string) error {
 	if len(args) < 2 {
-		return errors.New(adminUsage)
+		fmt.Fprintln(out, adminUsage)
+		return errors.New("missing admin command")
 	}
 	fs := flag.NewFlagSet("customer admin "+args[0]+" "+args[1], flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -57,7 +58,8 @@ func runAdmin(ctx context.Context, svc *tenant.Service, out io.Writer, args []st
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s\n%s", strings.Join(fs.Args(), " "), adminUsage)
+		fmt.Fprintln(out, adminUsage)
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	print := func(v any, table func(w *tabwriter.Writer)) error {
 		if *asJSON {
@@ -128,7 +130,8 @@ func runAdmin(ctx context.Context, svc *tenant.Service, out io.Writer, args []st
 		}
 		return print(credentialJSON(c), func(w *tabwriter.Writer) { credentialTable(w, []store.Credential{c}) })
 	}
-	return fmt.Errorf("unknown admin command %q\n%s", strings.Join(args[:2], " "), adminUsage)
+	fmt.Fprintln(out, adminUsage)
+	return fmt.Errorf("unknown admin command %q", strings.Join(args[:2], " "))
 }
 
 func tenantJSON(t store.Tenant) map[string]any {
