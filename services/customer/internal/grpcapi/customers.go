@@ -2,9 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -19,6 +16,8 @@ import (
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/customer/internal/customer"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/pagetoken"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -167,12 +166,10 @@ func (s *Customers) ListCustomers(ctx context.Context, req *customerv1.ListCusto
 	if f.Status, err = statusFromProto(req.GetStatus()); err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
-	query := queryHash("customers", req.GetStatus().String(), f.Territory, f.NamePrefix)
-	var after pageToken
-	if tok := req.GetPageToken(); tok != "" {
-		if after, err = decodePageToken(tok, query); err != nil {
-			return nil, toStatus(ctx, s.log, err)
-		}
+	query := pagetoken.Query("customers", tenantID, req.GetStatus().String(), f.Territory, f.NamePrefix)
+	after, err := decodePos(req.GetPageToken(), query)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
 	}
 	cs, err := s.svc.List(ctx, tenantID, f, after.ID, size+1)
 	if err != nil {
@@ -181,7 +178,7 @@ func (s *Customers) ListCustomers(ctx context.Context, req *customerv1.ListCusto
 	resp := &customerv1.ListCustomersResponse{}
 	if len(cs) > size {
 		cs = cs[:size]
-		resp.NextPageToken = encodePageToken(pageToken{Query: query, ID: cs[len(cs)-1].ID})
+		resp.NextPageToken = pagetoken.Encode(query, pagePos{ID: cs[len(cs)-1].ID})
 	}
 	resp.Customers = make([]*customerv1.Customer, len(cs))
 	for i, c := range cs {
@@ -213,12 +210,10 @@ func (s *Customers) ListCustomerExtended(ctx context.Context, req *customerv1.Li
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
-	query := queryHash("extended", req.GetCustomerId(), req.GetExtendedGroupId())
-	var after pageToken
-	if tok := req.GetPageToken(); tok != "" {
-		if after, err = decodePageToken(tok, query); err != nil {
-			return nil, toStatus(ctx, s.log, err)
-		}
+	query := pagetoken.Query("extended", tenantID, req.GetCustomerId(), req.GetExtendedGroupId())
+	after, err := decodePos(req.GetPageToken(), query)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
 	}
 	es, err := s.svc.ListExtended(ctx, tenantID, req.GetCustomerId(), req.GetExtendedGroupId(),
 		customer.ExtendedPage{GroupID: after.Group, ExtendedID: after.ID}, size+1)
@@ -229,7 +224,7 @@ func (s *Customers) ListCustomerExtended(ctx context.Context, req *customerv1.Li
 	if len(es) > size {
 		es = es[:size]
 		last := es[len(es)-1]
-		resp.NextPageToken = encodePageToken(pageToken{Query: query, Group: last.GroupID, ID: last.ExtendedID})
+		resp.NextPageToken = pagetoken.Encode(query, pagePos{Group: last.GroupID, ID: last.ExtendedID})
 	}
 	resp.Extended = make([]*customerv1.CustomerExtended, len(es))
 	for i, e := range es {
@@ -495,36 +490,21 @@ func extendedToProto(e customer.Extended) *customerv1.CustomerExtended {
 	}
 }
 
-// Page tokens are opaque to clients: base64 of JSON holding the last key
-// of the page and a hash of the query, so that a token is refused by any
-// other query rather than silently applied to it.
-type pageToken struct {
-	Query string `json:"q"`
-	Group int32  `json:"g,omitempty"`
-	ID    int32  `json:"id"`
+// pagePos is where a page ends: the last customer id, or the last
+// (extended group, record id) of a customer's extended records.
+type pagePos struct {
+	Group int32 `json:"g,omitempty"`
+	ID    int32 `json:"id"`
 }
 
-// queryHash identifies a query by its filters (not its page size, which
-// may change from page to page).
-func queryHash(parts ...any) string {
-	raw, _ := json.Marshal(parts)
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-func encodePageToken(t pageToken) string {
-	raw, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-func decodePageToken(s, query string) (pageToken, error) {
-	var t pageToken
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &t) != nil || t.ID < 0 || t.Group < 0 {
-		return pageToken{}, &customer.FieldError{Field: "page_token", Rule: "is malformed"}
+// decodePos decodes a page token of query; "" is the first page.
+func decodePos(token, query string) (pagePos, error) {
+	if token == "" {
+		return pagePos{}, nil
 	}
-	if t.Query != query {
-		return pageToken{}, &customer.FieldError{Field: "page_token", Rule: "belongs to another query"}
+	p, err := pagetoken.Decode[pagePos](token, query)
+	if err == nil && (p.ID < 0 || p.Group < 0) {
+		err = fielderr.New(pagetoken.Field, "is malformed")
 	}
-	return t, nil
+	return p, err
 }

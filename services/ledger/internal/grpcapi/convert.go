@@ -1,9 +1,6 @@
 package grpcapi
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"regexp"
 	"strconv"
 
@@ -65,40 +62,6 @@ func balancesToProto(bs []ledger.Balance) []*ledgerv1.Balance {
 		out[i] = balanceToProto(b)
 	}
 	return out
-}
-
-// Page tokens are opaque to clients: base64 of JSON holding the stream
-// position of the last entry of the page and a hash of the query and its
-// tenant, so that a token is refused by any other query or tenant rather
-// than silently applied to it.
-type pageToken struct {
-	Query string `json:"q"`
-	Seq   int64  `json:"s"`
-}
-
-// queryHash identifies a query by its tenant and filters (not its page
-// size, which may change from page to page).
-func queryHash(parts ...any) string {
-	raw, _ := json.Marshal(parts)
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-func encodePageToken(t pageToken) string {
-	raw, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-func decodePageToken(s, query string) (pageToken, error) {
-	var t pageToken
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &t) != nil || t.Seq <= 0 {
-		return pageToken{}, &ledger.FieldError{Field: "page_token", Rule: "is malformed"}
-	}
-	if t.Query != query {
-		return pageToken{}, &ledger.FieldError{Field: "page_token", Rule: "belongs to another query"}
-	}
-	return t, nil
 }
 
 // A stream cursor is "s1." and the decimal stream position of the last

@@ -12,6 +12,8 @@ import (
 
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/pagetoken"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -121,21 +123,25 @@ func (s *Server) ListEntries(ctx context.Context, req *ledgerv1.ListEntriesReque
 		w := req.GetWebsiteId()
 		f.WebsiteID, website = &w, w
 	}
-	query := queryHash("entries", tenantID, f.CustomerID, f.Currency, website)
-	var before pageToken
+	// The token is the stream position of the page's last (oldest) entry.
+	query := pagetoken.Query("entries", tenantID, f.CustomerID, f.Currency, website)
+	var before int64
 	if tok := req.GetPageToken(); tok != "" {
-		if before, err = decodePageToken(tok, query); err != nil {
+		if before, err = pagetoken.Decode[int64](tok, query); err == nil && before <= 0 {
+			err = fielderr.New(pagetoken.Field, "is malformed")
+		}
+		if err != nil {
 			return nil, toStatus(ctx, s.log, err)
 		}
 	}
-	es, err := s.svc.ListEntries(ctx, tenantID, f, before.Seq, size+1)
+	es, err := s.svc.ListEntries(ctx, tenantID, f, before, size+1)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
 	resp := &ledgerv1.ListEntriesResponse{}
 	if len(es) > size {
 		es = es[:size]
-		resp.NextPageToken = encodePageToken(pageToken{Query: query, Seq: es[len(es)-1].StreamSeq})
+		resp.NextPageToken = pagetoken.Encode(query, es[len(es)-1].StreamSeq)
 	}
 	resp.Entries = entriesToProto(es)
 	return resp, nil
