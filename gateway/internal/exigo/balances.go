@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -50,6 +51,9 @@ func refFromQuery(q url.Values) (customerRef, error) {
 		return customerRef{}, clientError(errBothOrNeither)
 	}
 	if key != "" {
+		if !utf8.ValidString(key) {
+			return customerRef{}, clientError("customerKey must be valid UTF-8 text.")
+		}
 		return customerRef{key: key}, nil
 	}
 	id, err := parseCustomerID(idText)

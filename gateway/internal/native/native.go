@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -97,12 +99,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// X-Forwarded-Host. None of them is for the services; the tenancy client
 	// interceptor would overwrite authorization anyway, but the password
 	// should not even reach it.
+	// Protobuf strings must be UTF-8: the runtime would copy invalid bytes
+	// from the URL into a request it then cannot marshal (an INTERNAL
+	// error); this is the client's mistake, so say which parameter.
+	if field, ok := invalidUTF8(r); ok {
+		h.writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, field+": must be valid UTF-8"))
+		return
+	}
 	r = r.Clone(ctx)
 	r.Header.Del("Authorization")
 	r.Header.Del("X-Forwarded-For")
 	r.Header.Del("X-Forwarded-Host")
 	r.Host = ""
 	h.mux.ServeHTTP(w, r)
+}
+
+// invalidUTF8 names the first part of the URL that is not valid UTF-8 once
+// decoded: the path, or a query parameter.
+func invalidUTF8(r *http.Request) (string, bool) {
+	if !utf8.ValidString(r.URL.Path) {
+		return "path", true
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "query", true
+	}
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return "query", true
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return k, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, err error) {
