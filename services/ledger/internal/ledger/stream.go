@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // hub fans wake-ups out to the watchers of each tenant. A wake-up carries
 // no data: it only tells a watcher to read the stream again, so wake-ups
-// coalesce and one that is lost costs at most a poll interval.
+// coalesce and one that is lost costs at most a few poll intervals.
 type hub struct {
+	// listening is true while this process's LISTEN connection is up; then
+	// watchers are woken by notifications and poll only rarely.
+	listening atomic.Bool
+
 	mu       sync.Mutex
 	watchers map[string]map[chan struct{}]struct{}
 	done     chan struct{} // closed when the service shuts down
@@ -94,6 +99,7 @@ func (s *Service) Watch(ctx context.Context, tenantID string, afterSeq int64, se
 	poll := time.NewTicker(s.cfg.PollInterval)
 	defer poll.Stop()
 	for {
+		lastRead := time.Now()
 		rows, err := s.st.ReadStream(ctx, tenantID, afterSeq, watchPage)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -110,16 +116,31 @@ func (s *Service) Watch(ctx context.Context, tenantID string, afterSeq int64, se
 		if len(rows) == watchPage {
 			continue // more to replay
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.hub.done:
-			return fmt.Errorf("%w: the ledger is shutting down; resume from the last cursor", ErrUnavailable)
-		case <-woken:
-		case <-poll.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-s.hub.done:
+				return fmt.Errorf("%w: the ledger is shutting down; resume from the last cursor", ErrUnavailable)
+			case <-woken:
+				break wait
+			case <-poll.C:
+				// While notifications flow, a poll only covers one lost
+				// after a crash between COMMIT and NOTIFY: every watcher
+				// polling each interval would cost a query per tenant per
+				// interval (history follows every tenant).
+				if !s.hub.listening.Load() || time.Since(lastRead) >= rarePolls*s.cfg.PollInterval {
+					break wait
+				}
+			}
 		}
 	}
 }
+
+// rarePolls is how many poll intervals a watcher waits between reads while
+// the process's listener is up.
+const rarePolls = 30
 
 // listen keeps one LISTEN connection for the process, reconnecting with
 // backoff, and wakes the watchers of each tenant notified.
@@ -129,8 +150,10 @@ func (s *Service) listen(ctx context.Context) {
 		connected := false
 		err := s.st.Listen(ctx, func() {
 			connected = true
+			s.hub.listening.Store(true)
 			s.hub.wakeAll()
 		}, func(tenantID string) { s.hub.wake(tenantID) })
+		s.hub.listening.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
