@@ -32,7 +32,7 @@ type config struct {
 	MaxBatch          int           `env:"ABACUS_LEDGER_MAX_BATCH" flag:"max-batch" default:"512" help:"most postings one group-commit transaction holds"`
 	QueueSize         int           `env:"ABACUS_LEDGER_QUEUE_SIZE" flag:"queue-size" default:"4096" help:"posting requests that may wait for the committer before callers block"`
 	TxTimeout         time.Duration `env:"ABACUS_LEDGER_TX_TIMEOUT" flag:"tx-timeout" default:"30s" help:"bound of one posting transaction"`
-	WatchPoll         time.Duration `env:"ABACUS_LEDGER_WATCH_POLL" flag:"watch-poll" default:"1s" help:"how often a stream watcher re-reads without a notification"`
+	WatchPoll         time.Duration `env:"ABACUS_LEDGER_WATCH_POLL" flag:"watch-poll" default:"1s" help:"how often a stream watcher re-reads without a notification while the listener is down (every 30 intervals while it is up)"`
 	CustomerCacheSize int           `env:"ABACUS_LEDGER_CUSTOMER_CACHE_SIZE" flag:"customer-cache-size" default:"100000" help:"customers known to exist that are cached (per tenant)"`
 	CustomerCacheTTL  time.Duration `env:"ABACUS_LEDGER_CUSTOMER_CACHE_TTL" flag:"customer-cache-ttl" default:"5m" help:"how long a customer known to exist is cached"`
 	Committers        int           `env:"ABACUS_LEDGER_COMMITTERS" flag:"committers" default:"2" help:"group-commit transactions under way at once (requests routed by customer)"`
