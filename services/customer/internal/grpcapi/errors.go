@@ -12,6 +12,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/customer"
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
 	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/grpcerr"
 )
 
 // toStatus maps domain errors to gRPC codes, in one place. Internal failures
@@ -41,11 +42,6 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, tenant.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, "invalid credentials")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
-	log.ErrorContext(ctx, "internal error", "error", err.Error())
-	return status.Error(codes.Internal, "internal error")
+	return grpcerr.Unexpected(ctx, log, err)
 }

@@ -16,6 +16,7 @@ import (
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
 	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/grpcerr"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -222,11 +223,6 @@ func (s *History) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, history.ErrUnavailable):
 		s.log.WarnContext(ctx, "dependency unavailable", "error", err.Error())
 		return status.Error(codes.Unavailable, "customer service unavailable; retry")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
-	s.log.ErrorContext(ctx, "internal error", "error", err.Error())
-	return status.Error(codes.Internal, "internal error")
+	return grpcerr.Unexpected(ctx, s.log, err)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/grpcerr"
 )
 
 // toStatus maps domain errors to gRPC codes, in one place. Internal
@@ -36,11 +37,6 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, ledger.ErrUnavailable):
 		log.WarnContext(ctx, "unavailable", "error", err.Error())
 		return status.Error(codes.Unavailable, "the ledger cannot serve this call now; retry later (postings with the same idempotency key)")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
-	log.ErrorContext(ctx, "internal error", "error", err.Error())
-	return status.Error(codes.Internal, "internal error")
+	return grpcerr.Unexpected(ctx, log, err)
 }

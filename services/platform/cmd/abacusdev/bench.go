@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -210,6 +211,61 @@ func newBenchEnv(ctx context.Context, s *stack) (*benchEnv, error) {
 	}
 	e.demo = demo
 	return e, nil
+}
+
+// startBenchEnv starts the stack (startBenchStack) and creates the bench
+// tenant (newBenchEnv); stop undoes both.
+func startBenchEnv(ctx context.Context, binDir string) (_ *benchEnv, stop func(), _ error) {
+	s, stopStack, err := startBenchStack(ctx, binDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := newBenchEnv(ctx, s)
+	if err != nil {
+		stopStack()
+		return nil, nil, err
+	}
+	return e, func() { e.close(); stopStack() }, nil
+}
+
+// createCustomers creates n customers of the bench tenant (ids 1..n, as the
+// tenant is fresh) with clients concurrent creators, and returns their ids
+// and numbers.
+func (e *benchEnv) createCustomers(ctx context.Context, n, clients int) (customerBenchTargets, error) {
+	ctx = e.tenantCtx(ctx)
+	client := customerv1.NewCustomerServiceClient(e.conns["customer"])
+	out := make(customerBenchTargets, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				resp, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+					Name:        fmt.Sprintf("Bench Customer %05d", i),
+					Status:      customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE,
+					Territory:   "NEW ENGLAND",
+					Terms:       "NET 30",
+					CreditLimit: "1500.50",
+				}})
+				if err != nil {
+					errs <- fmt.Errorf("create customer %d: %w", i, err)
+					return
+				}
+				out[i] = customerBenchTarget{id: resp.GetCustomer().GetCustomerId(), number: resp.GetCustomer().GetCustomerNumber()}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return out, ctx.Err()
 }
 
 // tenantCtx makes calls act for the bench tenant.

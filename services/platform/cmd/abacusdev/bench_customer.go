@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
@@ -38,20 +36,15 @@ func benchCustomer(ctx context.Context, args []string) error {
 	if seed < 1 || f.clients < 1 {
 		return fmt.Errorf("-customers and -clients must be at least 1")
 	}
-	s, stop, err := startBenchStack(ctx, f.binDir)
+	env, stop, err := startBenchEnv(ctx, f.binDir)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	env, err := newBenchEnv(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer env.close()
 	client := customerv1.NewCustomerServiceClient(env.conns["customer"])
 
 	start := time.Now()
-	targets, err := createBenchCustomers(env.tenantCtx(ctx), client, seed, f.clients)
+	targets, err := env.createCustomers(ctx, seed, f.clients)
 	if err != nil {
 		return err
 	}
@@ -66,7 +59,7 @@ func benchCustomer(ctx context.Context, args []string) error {
 		MaxIdleConns: f.clients, MaxIdleConnsPerHost: f.clients, IdleConnTimeout: time.Minute,
 	}}
 	defer httpClient.CloseIdleConnections()
-	getURL := s.gateway + "/API/Customer/Get/" + url.PathEscape(env.demo.Manex.APIKey) + "?CustNumOrName="
+	getURL := env.stack.gateway + "/API/Customer/Get/" + url.PathEscape(env.demo.Manex.APIKey) + "?CustNumOrName="
 
 	runs := []struct {
 		name string
@@ -155,41 +148,4 @@ type customerBenchTargets []customerBenchTarget
 // worker, so that the measurement is not of one hot row.
 func (ts customerBenchTargets) pick(worker, i int) customerBenchTarget {
 	return ts[(worker*7919+i*104729)%len(ts)]
-}
-
-// createBenchCustomers creates n customers of the tenant in ctx with clients
-// concurrent creators, and returns their ids and numbers.
-func createBenchCustomers(ctx context.Context, client customerv1.CustomerServiceClient, n, clients int) (customerBenchTargets, error) {
-	out := make(customerBenchTargets, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				resp, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
-					Name:        fmt.Sprintf("Bench Customer %05d", i),
-					Status:      customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE,
-					Territory:   "NEW ENGLAND",
-					Terms:       "NET 30",
-					CreditLimit: "1500.50",
-				}})
-				if err != nil {
-					errs <- fmt.Errorf("create customer %d: %w", i, err)
-					return
-				}
-				out[i] = customerBenchTarget{id: resp.GetCustomer().GetCustomerId(), number: resp.GetCustomer().GetCustomerNumber()}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
-	}
-	return out, ctx.Err()
 }

@@ -49,17 +49,13 @@ func benchHistory(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, stop, err := startBenchStack(ctx, f.binDir)
+	env, stop, err := startBenchEnv(ctx, f.binDir)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	env, err := newBenchEnv(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	if err := seedCustomers(ctx, env, 1); err != nil {
+	s := env.stack
+	if _, err := env.createCustomers(ctx, 1, 1); err != nil {
 		return err
 	}
 	tctx := env.tenantCtx(ctx)

@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 )
 
@@ -40,19 +39,15 @@ func benchLedger(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, stop, err := startBenchStack(ctx, f.binDir)
+	env, stop, err := startBenchEnv(ctx, f.binDir)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	env, err := newBenchEnv(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer env.close()
+	s := env.stack
 
 	fmt.Fprintf(os.Stderr, "--> creating %d customers\n", customers)
-	if err := seedCustomers(ctx, env, customers); err != nil {
+	if _, err := env.createCustomers(ctx, customers, 16); err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "--> preparing the pgbench tables")
@@ -196,27 +191,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 	return nil
 }
 
-// seedCustomers creates n customers (ids 1..n in a fresh tenant) with 16
-// concurrent callers.
-func seedCustomers(ctx context.Context, env *benchEnv, n int) error {
-	cs := customerv1.NewCustomerServiceClient(env.conns["customer"])
-	var next atomic.Int64
-	res := closedLoop(env.tenantCtx(ctx), 16, time.Hour, func(ctx context.Context, _, _ int) error {
-		i := next.Add(1)
-		if i > int64(n) {
-			return errSeedDone
-		}
-		_, err := cs.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
-			Name: fmt.Sprintf("Bench Customer %06d", i), Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE,
-		}})
-		return err
-	}, stopOn(errSeedDone))
-	if res.ops != n {
-		return fmt.Errorf("seeded %d of %d customers: %v", res.ops, n, res.firstError)
-	}
-	return nil
-}
-
+// errSeedDone ends the warm-up loop once every customer has a posting.
 var errSeedDone = fmt.Errorf("seeding done")
 
 // preparePgbench creates the tables pgbench's scripts work on: the same
