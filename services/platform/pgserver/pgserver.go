@@ -50,6 +50,10 @@ type Options struct {
 	// Throwaway turns durability off (fsync, synchronous_commit,
 	// full_page_writes) for speed; only for clusters whose data may be lost.
 	Throwaway bool
+	// Settings are extra server settings, each "name=value", passed as
+	// -c options (for example shared_preload_libraries=pg_stat_statements
+	// when profiling).
+	Settings []string
 	// Logf receives messages about unusual steps (installing PostgreSQL,
 	// changing permissions, stopping a leftover server); nil discards them.
 	// Routine steps are not logged: the caller reports the result.
@@ -110,6 +114,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	opts := []string{"-c listen_addresses=127.0.0.1", "-k " + shellQuote(sockDir), "-c max_connections=300"}
 	if o.Throwaway {
 		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+	}
+	for _, kv := range o.Settings {
+		if !strings.Contains(kv, "=") {
+			return nil, fmt.Errorf("server setting %q: want name=value", kv)
+		}
+		opts = append(opts, "-c "+shellQuote(kv))
 	}
 	// A port picked by listening and closing can be taken by someone else
 	// before postgres binds it; retry a few times in that case only.

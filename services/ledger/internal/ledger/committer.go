@@ -255,108 +255,91 @@ func balanceKey(tenantID string, p valid) store.BalanceKey {
 func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.txTimeout)
 	defer cancel()
-	var outs []outcome
-	var counts map[string]int64
-	err := c.st.InTx(ctx, func(tx *store.Tx) error {
-		outs = make([]outcome, len(reqs))
-		counts = map[string]int64{}
-		var keys []store.BalanceKey
-		for _, r := range reqs {
-			for _, p := range r.postings {
-				keys = append(keys, balanceKey(r.tenantID, p))
-			}
+	var keys []store.BalanceKey
+	var claims []store.KeyClaim
+	idsFrom := make([]int, len(reqs)) // a request's entries take ids[idsFrom[i]:][:len(postings)]
+	for i, r := range reqs {
+		idsFrom[i] = len(keys)
+		if r.key != "" {
+			claims = append(claims, store.KeyClaim{
+				KeyRef: store.KeyRef{TenantID: r.tenantID, Key: r.key}, RequestHash: r.hash,
+				First: len(keys), Count: len(r.postings),
+			})
 		}
-		locked, ids, now, err := tx.LockBalances(ctx, keys, len(keys))
-		if err != nil {
-			return err
+		for _, p := range r.postings {
+			keys = append(keys, balanceKey(r.tenantID, p))
 		}
-		idsOf := make([][]int64, len(reqs))
-		var claims []store.KeyClaim
-		for i, r := range reqs {
-			idsOf[i], ids = ids[:len(r.postings)], ids[len(r.postings):]
-			if r.key != "" {
-				claims = append(claims, store.KeyClaim{
-					KeyRef: store.KeyRef{TenantID: r.tenantID, Key: r.key}, RequestHash: r.hash, EntryIDs: idsOf[i],
-				})
-			}
-		}
-		taken, err := tx.ClaimKeys(ctx, claims)
-		if err != nil {
-			return err
-		}
-
-		var rows []store.Entry
-		spans := make([][2]int, len(reqs)) // of rows, per request that writes
-		writes := make([]bool, len(reqs))
-		scales := map[store.BalanceKey]int32{}
-		var touched []store.BalanceKey
-		for i, r := range reqs {
-			if rec, ok := taken[store.KeyRef{TenantID: r.tenantID, Key: r.key}]; ok {
-				if outs[i], err = replay(ctx, tx, r, rec); err != nil {
-					return err
-				}
-				continue
-			}
-			from := len(rows)
-			for j, p := range r.postings {
-				k := balanceKey(r.tenantID, p)
-				b := locked[k]
-				if _, seen := scales[k]; !seen {
-					scales[k] = p.scale
-					touched = append(touched, k)
-				}
-				b.Balance = b.Balance.Add(p.delta)
-				b.LastEntryID = idsOf[i][j]
-				locked[k] = b
-				rows = append(rows, store.Entry{
-					TenantID: r.tenantID, EntryID: idsOf[i][j], BalanceID: b.BalanceID,
-					CustomerID: p.CustomerID, Currency: p.Currency, WebsiteID: p.WebsiteID,
-					Kind: string(p.Kind), Action: p.Action, Delta: p.delta, BalanceAfter: b.Balance,
-					IdempotencyKey: r.key, Comment: p.Comment, NotifyCustomer: p.NotifyCustomer,
-					PostTime: now, Scale: p.scale,
-				})
-				counts[r.tenantID]++
-			}
-			spans[i], writes[i] = [2]int{from, len(rows)}, true
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		updates := make([]store.BalanceUpdate, len(touched))
-		for i, k := range touched {
-			updates[i] = store.BalanceUpdate{BalanceKey: k, Balance: locked[k].Balance, Scale: scales[k], LastEntryID: locked[k].LastEntryID}
-		}
-		if err := tx.Write(ctx, rows, updates, now); err != nil {
-			return err
-		}
-		for i := range reqs {
-			if writes[i] {
-				outs[i].res = resultOf(entriesOf(rows[spans[i][0]:spans[i][1]]))
-			}
-		}
-		return nil
-	})
+	}
+	tx, begun, err := c.st.Begin(ctx, keys, len(keys), claims)
 	if err != nil {
 		return nil, err
 	}
-	var n int64
+	defer tx.Rollback(ctx)
+	locked, now := begun.Locked, begun.Now
+	outs := make([]outcome, len(reqs))
+	counts := map[string]int64{}
+	var rows []store.Entry
+	spans := make([][2]int, len(reqs)) // of rows, per request that writes
+	writes := make([]bool, len(reqs))
+	scales := map[store.BalanceKey]int32{}
+	var touched []store.BalanceKey
+	for i, r := range reqs {
+		if rec, ok := begun.Taken[store.KeyRef{TenantID: r.tenantID, Key: r.key}]; ok {
+			if outs[i], err = replay(ctx, tx, r, rec); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ids := begun.IDs[idsFrom[i]:][:len(r.postings)]
+		from := len(rows)
+		for j, p := range r.postings {
+			k := balanceKey(r.tenantID, p)
+			b := locked[k]
+			if _, seen := scales[k]; !seen {
+				scales[k] = p.scale
+				touched = append(touched, k)
+			}
+			b.Balance = b.Balance.Add(p.delta)
+			b.LastEntryID = ids[j]
+			locked[k] = b
+			rows = append(rows, store.Entry{
+				TenantID: r.tenantID, EntryID: ids[j], BalanceID: b.BalanceID,
+				CustomerID: p.CustomerID, Currency: p.Currency, WebsiteID: p.WebsiteID,
+				Kind: string(p.Kind), Action: p.Action, Delta: p.delta, BalanceAfter: b.Balance,
+				IdempotencyKey: r.key, Comment: p.Comment, NotifyCustomer: p.NotifyCustomer,
+				PostTime: now, Scale: p.scale,
+			})
+			counts[r.tenantID]++
+		}
+		spans[i], writes[i] = [2]int{from, len(rows)}, true
+	}
+	if len(rows) == 0 {
+		return outs, nil // replays only: nothing to write
+	}
+	updates := make([]store.BalanceUpdate, len(touched))
+	for i, k := range touched {
+		updates[i] = store.BalanceUpdate{Locked: begun.Locked[k], TenantID: k.TenantID, Balance: locked[k].Balance,
+			Scale: scales[k], LastEntryID: locked[k].LastEntryID}
+	}
+	notified, err := tx.Commit(ctx, rows, updates, now)
+	if err != nil {
+		return nil, err
+	}
+	if !notified {
+		c.log.WarnContext(ctx, "stream notification not sent; readers in other processes will poll")
+	}
+	for i := range reqs {
+		if writes[i] {
+			outs[i].res = resultOf(entriesOf(rows[spans[i][0]:spans[i][1]]))
+		}
+	}
 	tenants := make([]string, 0, len(counts))
 	for t, k := range counts {
 		tenants = append(tenants, t)
-		n += k
+		c.postings.Add(k)
 	}
-	if n > 0 {
-		c.transactions.Add(1)
-		c.postings.Add(n)
-		c.committed(tenants)
-		// Off the committer's path: the replies and the next group need
-		// not wait for other processes' readers to be told.
-		go func() {
-			if err := c.st.Notify(context.WithoutCancel(ctx), tenants); err != nil {
-				c.log.WarnContext(ctx, "stream notification not sent; readers will poll", "error", err.Error())
-			}
-		}()
-	}
+	c.transactions.Add(1)
+	c.committed(tenants)
 	return outs, nil
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 )
 
@@ -17,34 +19,19 @@ import (
 // tenant id as payload, so that stream readers re-read.
 const NotifyChannel = "ledger_entries"
 
-// Tx is one posting transaction. Its methods are meant to be called in the
-// order they are declared; the lock order they take is always: balance rows
-// (in key order), then idempotency keys (in key order), then stream counters
-// (in tenant order), so concurrent transactions never deadlock.
+// Tx is one posting transaction, on a connection of its own. It takes
+// two round trips to the server: Begin (BEGIN, the balance locks, the entry
+// ids and the idempotency keys) and Commit (the stream counters, the
+// entries, the balances, COMMIT and the readers' notification). Locks are
+// always taken in this order: balance rows (in key order), then
+// idempotency keys (in key order), then stream counters (in tenant order),
+// so concurrent transactions never deadlock. The counters are locked only
+// in Commit's round trip, which ends with COMMIT, so a tenant's posting
+// transactions queue on its counter no longer than it takes the server to
+// write and commit.
 type Tx struct {
-	tx pgx.Tx
-}
-
-// InTx runs fn in a transaction and commits it. An error from fn or from a
-// refused COMMIT means nothing was written; an error wrapping
-// ErrCommitUnknown means the outcome is unknown.
-func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&Tx{tx: tx}); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("commit: %w", err)
-		}
-		return fmt.Errorf("commit: %w: %w", ErrCommitUnknown, err)
-	}
-	return nil
+	conn *pgxpool.Conn
+	open bool // BEGIN sent, neither COMMIT nor ROLLBACK yet
 }
 
 // BalanceKey names a balance row.
@@ -65,16 +52,41 @@ type LockedBalance struct {
 	BalanceID   int64
 	Balance     decimal.Decimal
 	LastEntryID int64 // 0 when the balance has no entries yet
+
+	row pgtype.TID // the locked version
 }
 
-// LockBalances creates the missing balance rows of keys and locks them all,
-// in primary-key order, until the transaction ends; in the same round trip
-// it takes n entry ids from the sequence, ascending, with the entries' post
-// time. Both are read after the locks (clock_timestamp, not the
-// transaction's start), so ids and post times never decrease along a
-// balance's chain, even when another replica's transaction that started
-// later committed first: history's "balance at an instant" relies on it.
-func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey, n int) (map[BalanceKey]LockedBalance, []int64, time.Time, error) {
+// Begun is what Begin found and took.
+type Begun struct {
+	Locked map[BalanceKey]LockedBalance // every key asked for
+	IDs    []int64                      // the entry ids taken, ascending
+	Now    time.Time                    // the entries' post time
+	Taken  map[KeyRef]KeyRecord         // the claimed keys that were already taken
+}
+
+// Begin opens a posting transaction. In one round trip it creates the
+// missing balance rows of keys and locks them all in primary-key order
+// until the transaction ends; takes n entry ids from the sequence,
+// ascending, with the entries' post time; and records each idempotency key
+// of claims that is still free. Ids and post time are read after the locks
+// (clock_timestamp, not the transaction's start), so they never decrease
+// along a balance's chain, even when another replica's transaction that
+// started later committed first: history's "balance at an instant" relies
+// on it. A key another transaction is inserting at the same moment is
+// waited for, then found taken; taken keys come back with their records
+// (one more round trip, only when there are any). Claims must name
+// distinct keys. On error nothing was written and the transaction is over.
+func (s *Store) Begin(ctx context.Context, keys []BalanceKey, n int, claims []KeyClaim) (_ *Tx, _ Begun, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, Begun{}, fmt.Errorf("begin: %w", err)
+	}
+	t := &Tx{conn: conn}
+	defer func() {
+		if err != nil {
+			t.Rollback(ctx)
+		}
+	}()
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, compareKeys)
 	keys = slices.Compact(keys)
@@ -85,65 +97,139 @@ func (t *Tx) LockBalances(ctx context.Context, keys []BalanceKey, n int) (map[Ba
 	for i, k := range keys {
 		tenants[i], customers[i], currencies[i], websites[i] = k.TenantID, k.CustomerID, k.Currency, k.WebsiteID
 	}
+	claims = slices.Clone(claims)
+	slices.SortFunc(claims, func(a, b KeyClaim) int {
+		return cmp.Or(cmp.Compare(a.TenantID, b.TenantID), cmp.Compare(a.Key, b.Key))
+	})
+	cTenants, cKeys, cHashes := make([]string, len(claims)), make([]string, len(claims)), make([][]byte, len(claims))
+	lo, hi := make([]int32, len(claims)), make([]int32, len(claims))
+	for i, c := range claims {
+		cTenants[i], cKeys[i], cHashes[i] = c.TenantID, c.Key, c.RequestHash
+		lo[i], hi[i] = int32(c.First+1), int32(c.First+c.Count) // SQL counts from 1
+	}
 	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
 	// Rows inserted here are held by this transaction too; inserting in key
 	// order keeps that consistent with the lock order below.
-	// NOT EXISTS skips the rows already there without spending an identity
-	// value on each; ON CONFLICT covers a concurrent first posting.
+	// The scalar subquery (one index probe per key, where NOT EXISTS could
+	// become a scan in a generic plan) skips the rows already there without
+	// spending an identity value on each; ON CONFLICT covers a concurrent
+	// first posting.
 	b.Queue(`INSERT INTO ledger.balances (tenant_id, customer_id, currency, website_id)
 		SELECT k.* FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[]) AS k(tenant_id, customer_id, currency, website_id)
-		WHERE NOT EXISTS (SELECT 1 FROM ledger.balances b
+		WHERE (SELECT b.balance_id FROM ledger.balances b
 			WHERE b.tenant_id = k.tenant_id AND b.customer_id = k.customer_id
-			  AND b.currency = k.currency AND b.website_id = k.website_id)
+			  AND b.currency = k.currency AND b.website_id = k.website_id) IS NULL
 		ORDER BY 1, 2, 3, 4
 		ON CONFLICT DO NOTHING`, tenants, customers, currencies, websites)
-	// ORDER BY under FOR UPDATE locks the rows in that order.
-	b.Queue(`SELECT b.tenant_id::text, b.customer_id, b.currency, b.website_id, b.balance_id, b.balance,
-			coalesce(b.last_entry_id, 0)
-		FROM ledger.balances b
-		JOIN unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[]) AS k(tenant_id, customer_id, currency, website_id)
-			ON b.tenant_id = k.tenant_id AND b.customer_id = k.customer_id
-			AND b.currency = k.currency AND b.website_id = k.website_id
-		WHERE b.tenant_id = ANY($1::uuid[])
-		ORDER BY b.tenant_id, b.customer_id, b.currency, b.website_id
-		FOR UPDATE OF b`, tenants, customers, currencies, websites)
-	b.Queue(`SELECT nextval('ledger.entry_ids'), clock_timestamp() FROM generate_series(1, $1)`, n)
-	br := t.tx.SendBatch(ctx, b)
+	// The keys are sorted: the LATERAL subquery locks one row per key, in
+	// the array's order, through the primary key.
+	// Each row's ctid is that of the version locked (the latest): no other
+	// transaction can change it until this one ends, so Commit updates the
+	// rows by ctid, with a plan that cannot be anything but a TID scan.
+	b.Queue(`SELECT k.tenant_id::text, k.customer_id, k.currency, k.website_id, b.balance_id, b.balance, b.last_entry_id, b.ctid
+		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[]) AS k(tenant_id, customer_id, currency, website_id)
+		CROSS JOIN LATERAL (
+			SELECT b.balance_id, b.balance, coalesce(b.last_entry_id, 0) AS last_entry_id, b.ctid
+			FROM ledger.balances b
+			WHERE b.tenant_id = k.tenant_id AND b.customer_id = k.customer_id
+			  AND b.currency = k.currency AND b.website_id = k.website_id
+			FOR UPDATE
+		) b`, tenants, customers, currencies, websites)
+	// The ids are numbered in ascending order; a claim's entry ids are the
+	// slice of them its request will post (First and Count), so the key's
+	// record names the entries that Commit writes.
+	b.Queue(`WITH ids AS MATERIALIZED (
+			SELECT nextval('ledger.entry_ids') AS id FROM generate_series(1, $1::integer)
+		), ranked AS MATERIALIZED (
+			SELECT id, row_number() OVER (ORDER BY id) AS pos, clock_timestamp() AS at FROM ids
+		), claimed AS (
+			INSERT INTO ledger.idempotency_keys (tenant_id, key, request_hash, entry_ids)
+			SELECT k.tenant_id, k.key, k.hash, ARRAY(SELECT r.id FROM ranked r WHERE r.pos BETWEEN k.lo AND k.hi ORDER BY r.pos)
+			FROM unnest($2::uuid[], $3::text[], $4::bytea[], $5::integer[], $6::integer[]) AS k(tenant_id, key, hash, lo, hi)
+			ORDER BY k.tenant_id, k.key
+			ON CONFLICT DO NOTHING
+			RETURNING tenant_id, key
+		)
+		SELECT r.id, r.at, '', '' FROM ranked r
+		UNION ALL
+		SELECT 0, NULL, c.tenant_id::text, c.key FROM claimed c`, n, cTenants, cKeys, cHashes, lo, hi)
+	t.open = true // BEGIN is the batch's first statement: whatever follows, end it
+	br := conn.SendBatch(ctx, b)
 	defer br.Close()
+	var got Begun
 	if _, err := br.Exec(); err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("create balances: %w", err)
+		return nil, Begun{}, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, Begun{}, fmt.Errorf("create balances: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %w", err)
+		return nil, Begun{}, fmt.Errorf("lock balances: %w", err)
 	}
-	locked := make(map[BalanceKey]LockedBalance, len(keys))
+	got.Locked = make(map[BalanceKey]LockedBalance, len(keys))
 	var k BalanceKey
 	var l LockedBalance
-	_, err = pgx.ForEachRow(rows, []any{&k.TenantID, &k.CustomerID, &k.Currency, &k.WebsiteID, &l.BalanceID, &l.Balance, &l.LastEntryID}, func() error {
-		locked[k] = l
-		return nil
-	})
-	if err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %w", err)
-	}
-	if len(locked) != len(keys) {
-		return nil, nil, time.Time{}, fmt.Errorf("lock balances: %d of %d rows found", len(locked), len(keys))
-	}
-	if rows, err = br.Query(); err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
-	}
-	ids := make([]int64, 0, n)
-	var id int64
-	var now time.Time
-	if _, err := pgx.ForEachRow(rows, []any{&id, &now}, func() error {
-		ids = append(ids, id)
+	if _, err := pgx.ForEachRow(rows, []any{&k.TenantID, &k.CustomerID, &k.Currency, &k.WebsiteID, &l.BalanceID, &l.Balance, &l.LastEntryID, &l.row}, func() error {
+		got.Locked[k] = l
 		return nil
 	}); err != nil {
-		return nil, nil, time.Time{}, fmt.Errorf("allocate entry ids: %w", err)
+		return nil, Begun{}, fmt.Errorf("lock balances: %w", err)
 	}
-	slices.Sort(ids)
-	return locked, ids, now.UTC(), br.Close()
+	if len(got.Locked) != len(keys) {
+		return nil, Begun{}, fmt.Errorf("lock balances: %d of %d rows found", len(got.Locked), len(keys))
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, Begun{}, fmt.Errorf("allocate entry ids and claim keys: %w", err)
+	}
+	got.IDs = make([]int64, 0, n)
+	claimed := make(map[KeyRef]bool, len(claims))
+	var id int64
+	var at *time.Time
+	var ref KeyRef
+	if _, err := pgx.ForEachRow(rows, []any{&id, &at, &ref.TenantID, &ref.Key}, func() error {
+		if id == 0 {
+			claimed[ref] = true
+			return nil
+		}
+		got.IDs = append(got.IDs, id)
+		if at.After(got.Now) {
+			got.Now = *at
+		}
+		return nil
+	}); err != nil {
+		return nil, Begun{}, fmt.Errorf("allocate entry ids and claim keys: %w", err)
+	}
+	if len(got.IDs) != n {
+		return nil, Begun{}, fmt.Errorf("allocate entry ids: %d of %d", len(got.IDs), n)
+	}
+	slices.Sort(got.IDs)
+	got.Now = got.Now.UTC()
+	if err := br.Close(); err != nil {
+		return nil, Begun{}, fmt.Errorf("begin: %w", err)
+	}
+	if len(claimed) < len(claims) {
+		if got.Taken, err = t.takenKeys(ctx, claims, claimed); err != nil {
+			return nil, Begun{}, err
+		}
+	}
+	return t, got, nil
+}
+
+// Rollback ends the transaction without writing; it is a no-op once the
+// transaction is over. When the ROLLBACK cannot be sent, the connection is
+// dropped (the server then rolls back).
+func (t *Tx) Rollback(ctx context.Context) {
+	if t.conn == nil {
+		return
+	}
+	if t.open && !t.conn.Conn().IsClosed() {
+		// A pool never reuses a connection left inside a transaction.
+		_, _ = t.conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+	}
+	t.conn.Release()
+	t.conn, t.open = nil, false
 }
 
 // KeyRef names an idempotency key.
@@ -153,11 +239,13 @@ type KeyRef struct {
 }
 
 // KeyClaim is an idempotency key with the request that uses it and the
-// entries that request will post.
+// entries that request will post: Count of the transaction's entry ids
+// from the First (counting from 0, in ascending order).
 type KeyClaim struct {
 	KeyRef
 	RequestHash []byte
-	EntryIDs    []int64
+	First       int
+	Count       int
 }
 
 // KeyRecord is a stored idempotency key.
@@ -166,68 +254,25 @@ type KeyRecord struct {
 	EntryIDs    []int64
 }
 
-// ClaimKeys records each key that is still free and returns those that
-// were already taken, with their records. A key another transaction is
-// inserting at the same moment is waited for, then found taken. Keys must
-// be distinct.
-func (t *Tx) ClaimKeys(ctx context.Context, claims []KeyClaim) (map[KeyRef]KeyRecord, error) {
-	if len(claims) == 0 {
-		return nil, nil
-	}
-	claims = slices.Clone(claims)
-	slices.SortFunc(claims, func(a, b KeyClaim) int {
-		return cmp.Or(cmp.Compare(a.TenantID, b.TenantID), cmp.Compare(a.Key, b.Key))
-	})
-	tenants := make([]string, len(claims))
-	keys := make([]string, len(claims))
-	hashes := make([][]byte, len(claims))
-	lo := make([]int32, len(claims))
-	hi := make([]int32, len(claims))
-	var ids []int64
-	for i, c := range claims {
-		tenants[i], keys[i], hashes[i] = c.TenantID, c.Key, c.RequestHash
-		lo[i] = int32(len(ids) + 1) // SQL arrays count from 1
-		ids = append(ids, c.EntryIDs...)
-		hi[i] = int32(len(ids))
-	}
-	rows, err := t.tx.Query(ctx, `
-		INSERT INTO ledger.idempotency_keys (tenant_id, key, request_hash, entry_ids)
-		SELECT k.tenant_id, k.key, k.hash, ($6::bigint[])[k.lo:k.hi]
-		FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::integer[], $5::integer[]) AS k(tenant_id, key, hash, lo, hi)
-		ORDER BY k.tenant_id, k.key
-		ON CONFLICT DO NOTHING
-		RETURNING tenant_id::text, key`, tenants, keys, hashes, lo, hi, ids)
-	if err != nil {
-		return nil, fmt.Errorf("claim idempotency keys: %w", err)
-	}
-	claimed := make(map[KeyRef]bool, len(claims))
-	var ref KeyRef
-	if _, err := pgx.ForEachRow(rows, []any{&ref.TenantID, &ref.Key}, func() error {
-		claimed[ref] = true
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("claim idempotency keys: %w", err)
-	}
-	if len(claimed) == len(claims) {
-		return nil, nil
-	}
+// takenKeys reads the records of the claims that were not claimed. The
+// claiming INSERT waited for any concurrent holder to commit, so this
+// statement (a new snapshot under READ COMMITTED) sees every taken key.
+func (t *Tx) takenKeys(ctx context.Context, claims []KeyClaim, claimed map[KeyRef]bool) (map[KeyRef]KeyRecord, error) {
 	var tTenants, tKeys []string
 	for _, c := range claims {
 		if !claimed[c.KeyRef] {
 			tTenants, tKeys = append(tTenants, c.TenantID), append(tKeys, c.Key)
 		}
 	}
-	// The INSERT waited for any concurrent holder to commit, so this
-	// statement (a new snapshot under READ COMMITTED) sees every taken key.
-	rows, err = t.tx.Query(ctx, `
+	rows, err := t.conn.Query(ctx, `
 		SELECT i.tenant_id::text, i.key, i.request_hash, i.entry_ids
 		FROM ledger.idempotency_keys i
-		JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON i.tenant_id = k.tenant_id AND i.key = k.key
-		WHERE i.tenant_id = ANY($1::uuid[])`, tTenants, tKeys)
+		JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, key) ON i.tenant_id = k.tenant_id AND i.key = k.key`, tTenants, tKeys)
 	if err != nil {
 		return nil, fmt.Errorf("read idempotency keys: %w", err)
 	}
 	taken := make(map[KeyRef]KeyRecord, len(tKeys))
+	var ref KeyRef
 	var rec KeyRecord
 	if _, err := pgx.ForEachRow(rows, []any{&ref.TenantID, &ref.Key, &rec.RequestHash, &rec.EntryIDs}, func() error {
 		taken[ref] = rec
@@ -245,7 +290,7 @@ func (t *Tx) ClaimKeys(ctx context.Context, claims []KeyClaim) (map[KeyRef]KeyRe
 // Entries returns the tenant's entries with the given ids, in the order of
 // ids.
 func (t *Tx) Entries(ctx context.Context, tenantID string, ids []int64) ([]Entry, error) {
-	es, err := queryEntries(ctx, t.tx, "read entries", `SELECT `+entryColumns+entriesFrom+`
+	es, err := queryEntries(ctx, t.conn, "read entries", `SELECT `+entryColumns+entriesFrom+`
 		WHERE e.tenant_id = $1 AND e.entry_id = ANY($2)`, tenantID, ids)
 	if err != nil {
 		return nil, err
@@ -263,21 +308,33 @@ func (t *Tx) Entries(ctx context.Context, tenantID string, ids []int64) ([]Entry
 
 // BalanceUpdate is the new state of a locked balance.
 type BalanceUpdate struct {
-	BalanceKey
+	Locked      LockedBalance // the row as Begin locked it: which row to update
+	TenantID    string
 	Balance     decimal.Decimal
 	Scale       int32
 	LastEntryID int64
 }
 
-// Write advances the stream counters of the entries' tenants, inserts the
-// entries and updates the balances, in one round trip, and sets each
-// entry's StreamSeq. Within a tenant, entries take consecutive stream
-// positions in the order given (their balance-chain order). The counter
-// rows are locked last (after the balances and the idempotency keys) and
-// stay locked until COMMIT, so positions become visible in commit order. Amounts
-// are written at their currency's scale. The stream's readers are notified
-// after COMMIT (Notify), not here.
-func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdate, now time.Time) error {
+// Commit writes the transaction and ends it, in one round trip: it
+// advances the stream counters of the entries' tenants, inserts the entries,
+// updates the balances, commits, and then notifies the stream's readers in
+// every process of the tenants that have new entries. It sets each entry's
+// StreamSeq. Within a tenant, entries take consecutive stream positions in
+// the order given (their balance-chain order). The counter rows are locked
+// last and stay locked until COMMIT, so positions become visible in commit
+// order. Amounts are written at their currency's scale.
+//
+// The notification runs after COMMIT, in a transaction of its own without a
+// synchronous WAL flush: a NOTIFY inside the posting transaction would hold
+// PostgreSQL's global notify lock across the commit's flush, which
+// serialises every notifying commit of the cluster. A notification lost to
+// a crash only delays readers until their next poll; notified says whether
+// it was sent.
+//
+// An error wrapping ErrCommitUnknown means the outcome is unknown (the
+// connection failed); any other error means nothing was written.
+func (t *Tx) Commit(ctx context.Context, entries []Entry, balances []BalanceUpdate, now time.Time) (notified bool, err error) {
+	defer t.Rollback(ctx) // after COMMIT, only releases the connection
 	n := len(entries)
 	tenants, currencies, kinds := make([]string, n), make([]string, n), make([]string, n)
 	deltas, afters, keys, comments := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -305,11 +362,10 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 		keys[i], comments[i], notify[i] = e.IdempotencyKey, e.Comment, e.NotifyCustomer
 	}
 	m := len(balances)
-	bTenants, bCurrencies, bAmounts := make([]string, m), make([]string, m), make([]string, m)
-	bCustomers, bWebsites := make([]int32, m), make([]int32, m)
-	bLast := make([]int64, m)
+	bTenants, bAmounts := make([]string, m), make([]string, m)
+	bIDs, bLast, bRows := make([]int64, m), make([]int64, m), make([]pgtype.TID, m)
 	for i, b := range balances {
-		bTenants[i], bCustomers[i], bCurrencies[i], bWebsites[i] = b.TenantID, b.CustomerID, b.Currency, b.WebsiteID
+		bTenants[i], bIDs[i], bRows[i] = b.TenantID, b.Locked.BalanceID, b.Locked.row
 		bAmounts[i], bLast[i] = b.Balance.StringFixed(b.Scale), b.LastEntryID
 	}
 	batch := &pgx.Batch{}
@@ -329,20 +385,37 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 			AS e(tenant_id, entry_id, from_end, balance_id, customer_id, currency,
 			website_id, kind, action, delta, balance_after, idempotency_key, comment, notify_customer)`,
 		tenants, ids, seqs, balanceIDs, customers, currencies, websites, kinds, actions, deltas, afters, keys, comments, notify, now)
-	batch.Queue(`UPDATE ledger.balances b
-		SET balance = u.balance::numeric, last_entry_id = u.last_entry_id, update_time = $7
-		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::integer[], $5::text[], $6::bigint[])
-			AS u(tenant_id, customer_id, currency, website_id, balance, last_entry_id)
-		WHERE b.tenant_id = u.tenant_id AND b.customer_id = u.customer_id
-		  AND b.currency = u.currency AND b.website_id = u.website_id`,
-		bTenants, bCustomers, bCurrencies, bWebsites, bAmounts, bLast, now)
-	br := t.tx.SendBatch(ctx, batch)
+	batch.Queue(`WITH updated AS (
+			UPDATE ledger.balances b
+			SET balance = u.balance::numeric, last_entry_id = u.last_entry_id, update_time = $6
+			FROM unnest($1::tid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[])
+				AS u(row, tenant_id, balance_id, balance, last_entry_id)
+			WHERE b.ctid = ANY($1::tid[]) AND b.ctid = u.row
+			  AND b.tenant_id = u.tenant_id AND b.balance_id = u.balance_id
+			RETURNING 1
+		)
+		SELECT ledger.expect_rows('update balances', count(*), $7) FROM updated`,
+		bRows, bTenants, bIDs, bAmounts, bLast, now, m)
+	batch.Queue(`COMMIT`)
+	batch.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify('`+NotifyChannel+`', t)
+		FROM unnest($1::text[]) AS t`, streamTenants)
+	br := t.conn.SendBatch(ctx, batch)
 	defer br.Close()
+	// Until COMMIT's answer, a server's refusal means the transaction is
+	// rolled back (ROLLBACK ends it), and anything else leaves the outcome
+	// unknown: every statement, COMMIT included, was sent at once.
+	fail := func(what string, err error) (bool, error) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		return false, fmt.Errorf("%s: %w: %w", what, ErrCommitUnknown, err)
+	}
 	last := make(map[string]int64, len(streamTenants))
 	for _, tenant := range streamTenants {
 		var v int64
 		if err := br.QueryRow().Scan(&v); err != nil {
-			return fmt.Errorf("advance stream: %w", err)
+			return fail("advance stream", err)
 		}
 		last[tenant] = v
 	}
@@ -351,30 +424,21 @@ func (t *Tx) Write(ctx context.Context, entries []Entry, balances []BalanceUpdat
 	}
 	tag, err := br.Exec()
 	if err != nil {
-		return fmt.Errorf("insert entries: %w", err)
+		return fail("insert entries", err)
 	}
-	if tag.RowsAffected() != int64(n) {
-		return fmt.Errorf("insert entries: %d of %d inserted", tag.RowsAffected(), n)
+	if tag.RowsAffected() != int64(n) { // an INSERT from unnest inserts all or fails
+		return false, fmt.Errorf("insert entries: %d of %d inserted", tag.RowsAffected(), n)
+	}
+	if _, err = br.Exec(); err != nil {
+		return fail("update balances", err)
 	}
 	if tag, err = br.Exec(); err != nil {
-		return fmt.Errorf("update balances: %w", err)
+		return fail("commit", err)
 	}
-	if tag.RowsAffected() != int64(m) {
-		return fmt.Errorf("update balances: %d of %d updated", tag.RowsAffected(), m)
+	t.open = false
+	if tag.String() != "COMMIT" {
+		return false, fmt.Errorf("commit: the server answered %q", tag.String())
 	}
-	return br.Close()
-}
-
-// Notify tells the stream's readers in every process that tenants have
-// new entries. It runs after COMMIT in a transaction of its own: a NOTIFY
-// inside the posting transaction holds PostgreSQL's global notify lock
-// across the commit's WAL flush, which serialises every notifying commit
-// of the cluster. A notification lost to a crash right after COMMIT only
-// delays readers until their next poll.
-func (s *Store) Notify(ctx context.Context, tenants []string) error {
-	_, err := s.pool.Exec(ctx, `SELECT pg_notify('`+NotifyChannel+`', t) FROM unnest($1::text[]) AS t`, tenants)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	return nil
+	_, err = br.Exec()
+	return err == nil && br.Close() == nil, nil
 }

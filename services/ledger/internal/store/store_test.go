@@ -48,17 +48,14 @@ func TestEntriesAreImmutable(t *testing.T) {
 	if _, err := s.Currencies(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}
-	err := s.InTx(ctx, func(tx *Tx) error {
-		k := BalanceKey{TenantID: tenant, CustomerID: 1, Currency: "USD"}
-		locked, ids, now, err := tx.LockBalances(ctx, []BalanceKey{k}, 1)
-		if err != nil {
-			return err
-		}
-		e := Entry{TenantID: tenant, EntryID: ids[0], BalanceID: locked[k].BalanceID, CustomerID: 1,
-			Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
-		return tx.Write(ctx, []Entry{e}, []BalanceUpdate{{BalanceKey: k, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, now)
-	})
+	k := BalanceKey{TenantID: tenant, CustomerID: 1, Currency: "USD"}
+	tx, begun, err := s.Begin(ctx, []BalanceKey{k}, 1, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	e := Entry{TenantID: tenant, EntryID: begun.IDs[0], BalanceID: begun.Locked[k].BalanceID, CustomerID: 1,
+		Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
+	if _, err := tx.Commit(ctx, []Entry{e}, []BalanceUpdate{{Locked: begun.Locked[k], TenantID: tenant, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, begun.Now); err != nil {
 		t.Fatal(err)
 	}
 	for _, sql := range []string{

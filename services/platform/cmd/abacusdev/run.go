@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,7 +79,8 @@ func startStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 		say("starting PostgreSQL in %s", filepath.Join(o.dataDir, "pg"))
 		srv, err := pgserver.Start(ctx, pgserver.Options{
 			Dir: filepath.Join(o.dataDir, "pg"), Port: freePortFrom(o.host, o.pgPort), AllowInstall: true,
-			Logf: func(f string, a ...any) { say(f, a...) },
+			Settings: strings.Fields(os.Getenv("ABACUSDEV_PG_SETTINGS")),
+			Logf:     func(f string, a ...any) { say(f, a...) },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("postgres: %w", err)
