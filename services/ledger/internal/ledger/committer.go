@@ -318,7 +318,7 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 	}
 	updates := make([]store.BalanceUpdate, len(touched))
 	for i, k := range touched {
-		updates[i] = store.BalanceUpdate{Locked: begun.Locked[k], TenantID: k.TenantID, Balance: locked[k].Balance,
+		updates[i] = store.BalanceUpdate{TenantID: k.TenantID, BalanceID: locked[k].BalanceID, Balance: locked[k].Balance,
 			Scale: scales[k], LastEntryID: locked[k].LastEntryID}
 	}
 	notified, err := tx.Commit(ctx, rows, updates, now)

@@ -55,7 +55,7 @@ func TestEntriesAreImmutable(t *testing.T) {
 	}
 	e := Entry{TenantID: tenant, EntryID: begun.IDs[0], BalanceID: begun.Locked[k].BalanceID, CustomerID: 1,
 		Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
-	if _, err := tx.Commit(ctx, []Entry{e}, []BalanceUpdate{{Locked: begun.Locked[k], TenantID: tenant, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, begun.Now); err != nil {
+	if _, err := tx.Commit(ctx, []Entry{e}, []BalanceUpdate{{TenantID: tenant, BalanceID: e.BalanceID, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, begun.Now); err != nil {
 		t.Fatal(err)
 	}
 	for _, sql := range []string{
