@@ -35,7 +35,7 @@ type config struct {
 	WatchPoll         time.Duration `env:"ABACUS_LEDGER_WATCH_POLL" flag:"watch-poll" default:"1s" help:"how often a stream watcher re-reads without a notification while the listener is down (every 30 intervals while it is up)"`
 	CustomerCacheSize int           `env:"ABACUS_LEDGER_CUSTOMER_CACHE_SIZE" flag:"customer-cache-size" default:"100000" help:"customers known to exist that are cached (per tenant)"`
 	CustomerCacheTTL  time.Duration `env:"ABACUS_LEDGER_CUSTOMER_CACHE_TTL" flag:"customer-cache-ttl" default:"5m" help:"how long a customer known to exist is cached"`
-	Committers        int           `env:"ABACUS_LEDGER_COMMITTERS" flag:"committers" default:"2" help:"group-commit transactions under way at once (requests routed by customer)"`
+	Committers        int           `env:"ABACUS_LEDGER_COMMITTERS" flag:"committers" default:"1" help:"group-commit transactions under way at once (requests routed by customer); more only pays where CPU is plentiful and the database far"`
 	DrainTimeout      time.Duration `env:"ABACUS_LEDGER_DRAIN_TIMEOUT" flag:"drain-timeout" default:"30s" help:"how long shutdown waits for queued postings to commit"`
 }
 

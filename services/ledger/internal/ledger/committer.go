@@ -55,7 +55,7 @@ type committer struct {
 	maxBatch  int
 	txTimeout time.Duration
 	queue     chan *request
-	committed func(tenants []string) // told after each COMMIT
+	committed func(tenantID string, upTo int64) // told after each COMMIT: the tenant's stream reaches upTo
 
 	transactions, postings, splits, retries atomic.Int64
 
@@ -64,7 +64,7 @@ type committer struct {
 	senders sync.WaitGroup
 }
 
-func newCommitter(st *store.Store, log *slog.Logger, cfg Config, committed func([]string)) *committer {
+func newCommitter(st *store.Store, log *slog.Logger, cfg Config, committed func(string, int64)) *committer {
 	return &committer{
 		st: st, log: log, maxBatch: cfg.MaxBatch, txTimeout: cfg.TxTimeout,
 		queue: make(chan *request, cfg.QueueSize), committed: committed,
@@ -277,7 +277,6 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 	defer tx.Rollback(ctx)
 	locked, now := begun.Locked, begun.Now
 	outs := make([]outcome, len(reqs))
-	counts := map[string]int64{}
 	var rows []store.Entry
 	spans := make([][2]int, len(reqs)) // of rows, per request that writes
 	writes := make([]bool, len(reqs))
@@ -309,7 +308,6 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 				IdempotencyKey: r.key, Comment: p.Comment, NotifyCustomer: p.NotifyCustomer,
 				PostTime: now, Scale: p.scale,
 			})
-			counts[r.tenantID]++
 		}
 		spans[i], writes[i] = [2]int{from, len(rows)}, true
 	}
@@ -333,13 +331,15 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 			outs[i].res = resultOf(entriesOf(rows[spans[i][0]:spans[i][1]]))
 		}
 	}
-	tenants := make([]string, 0, len(counts))
-	for t, k := range counts {
-		tenants = append(tenants, t)
-		c.postings.Add(k)
+	upTo := map[string]int64{}
+	for _, e := range rows {
+		upTo[e.TenantID] = max(upTo[e.TenantID], e.StreamSeq)
 	}
 	c.transactions.Add(1)
-	c.committed(tenants)
+	c.postings.Add(int64(len(rows)))
+	for t, seq := range upTo {
+		c.committed(t, seq)
+	}
 	return outs, nil
 }
 

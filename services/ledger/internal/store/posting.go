@@ -14,8 +14,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// NotifyChannel is the channel a posting transaction notifies, with the
-// tenant id as payload, so that stream readers re-read.
+// NotifyChannel is the channel a posting transaction notifies, with
+// "tenant-id:stream-position" as payload, so that stream readers re-read.
 const NotifyChannel = "ledger_entries"
 
 // Tx is one posting transaction, on a connection of its own. It takes
@@ -399,8 +399,11 @@ func (t *Tx) Commit(ctx context.Context, entries []Entry, balances []BalanceUpda
 		SELECT ledger.expect_rows('update balances', count(*), $6) FROM updated`,
 		bTenants, bIDs, bAmounts, bLast, now, m)
 	batch.Queue(`COMMIT`)
-	batch.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify('`+NotifyChannel+`', t)
-		FROM unnest($1::text[]) AS t`, streamTenants)
+	// The payload is "tenant:position": the counter as committed, so
+	// readers that have already read that far need not read again.
+	batch.Queue(`SELECT set_config('synchronous_commit', 'off', true),
+			pg_notify('`+NotifyChannel+`', s.tenant_id::text || ':' || s.last_seq)
+		FROM ledger.streams s WHERE s.tenant_id = ANY($1::uuid[])`, streamTenants)
 	br := t.conn.SendBatch(ctx, batch)
 	defer br.Close()
 	// Until COMMIT's answer, a server's refusal means the transaction is
