@@ -246,97 +246,59 @@ func balanceKey(tenantID string, p valid) store.BalanceKey {
 	return store.BalanceKey{TenantID: tenantID, CustomerID: p.CustomerID, Currency: p.Currency, WebsiteID: p.WebsiteID}
 }
 
-// commitOnce is one posting transaction for reqs. Locks, in this order:
-// the balance rows (primary-key order), the idempotency keys (key order),
-// the tenants' stream counters (tenant order). Balances after each entry
-// are computed here from the locked rows, in queue order, and stream
-// sequence numbers follow the same order, so every balance's chain reads
-// in stream order.
+// commitOnce is one posting transaction for reqs, in one round trip (see
+// store.PostGroup). Balances after each entry follow queue order, and
+// stream positions the same order, so every balance's chain reads in
+// stream order.
 func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.txTimeout)
 	defer cancel()
-	var keys []store.BalanceKey
-	var claims []store.KeyClaim
-	idsFrom := make([]int, len(reqs)) // a request's entries take ids[idsFrom[i]:][:len(postings)]
+	var postings []store.GroupPosting
+	var claims []store.GroupClaim
 	for i, r := range reqs {
-		idsFrom[i] = len(keys)
 		if r.key != "" {
-			claims = append(claims, store.KeyClaim{
-				KeyRef: store.KeyRef{TenantID: r.tenantID, Key: r.key}, RequestHash: r.hash,
-				First: len(keys), Count: len(r.postings),
-			})
+			claims = append(claims, store.GroupClaim{Req: i, Key: r.key, RequestHash: r.hash})
 		}
 		for _, p := range r.postings {
-			keys = append(keys, balanceKey(r.tenantID, p))
-		}
-	}
-	tx, begun, err := c.st.Begin(ctx, keys, len(keys), claims)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
-	locked, now := begun.Locked, begun.Now
-	outs := make([]outcome, len(reqs))
-	var rows []store.Entry
-	spans := make([][2]int, len(reqs)) // of rows, per request that writes
-	writes := make([]bool, len(reqs))
-	scales := map[store.BalanceKey]int32{}
-	var touched []store.BalanceKey
-	for i, r := range reqs {
-		if rec, ok := begun.Taken[store.KeyRef{TenantID: r.tenantID, Key: r.key}]; ok {
-			if outs[i], err = replay(ctx, tx, r, rec); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		ids := begun.IDs[idsFrom[i]:][:len(r.postings)]
-		from := len(rows)
-		for j, p := range r.postings {
-			k := balanceKey(r.tenantID, p)
-			b := locked[k]
-			if _, seen := scales[k]; !seen {
-				scales[k] = p.scale
-				touched = append(touched, k)
-			}
-			b.Balance = b.Balance.Add(p.delta)
-			b.LastEntryID = ids[j]
-			locked[k] = b
-			rows = append(rows, store.Entry{
-				TenantID: r.tenantID, EntryID: ids[j], BalanceID: b.BalanceID,
-				CustomerID: p.CustomerID, Currency: p.Currency, WebsiteID: p.WebsiteID,
-				Kind: string(p.Kind), Action: p.Action, Delta: p.delta, BalanceAfter: b.Balance,
-				IdempotencyKey: r.key, Comment: p.Comment, NotifyCustomer: p.NotifyCustomer,
-				PostTime: now, Scale: p.scale,
+			postings = append(postings, store.GroupPosting{
+				Req: i, BalanceKey: balanceKey(r.tenantID, p), Kind: string(p.Kind), Action: p.Action,
+				Delta: p.delta, Scale: p.scale, Comment: p.Comment, NotifyCustomer: p.NotifyCustomer, Key: r.key,
 			})
 		}
-		spans[i], writes[i] = [2]int{from, len(rows)}, true
 	}
-	if len(rows) == 0 {
-		return outs, nil // replays only: nothing to write
-	}
-	updates := make([]store.BalanceUpdate, len(touched))
-	for i, k := range touched {
-		updates[i] = store.BalanceUpdate{TenantID: k.TenantID, BalanceID: locked[k].BalanceID, Balance: locked[k].Balance,
-			Scale: scales[k], LastEntryID: locked[k].LastEntryID}
-	}
-	notified, err := tx.Commit(ctx, rows, updates, now)
+	posted, taken, notified, err := c.st.PostGroup(ctx, postings, claims)
 	if err != nil {
 		return nil, err
 	}
 	if !notified {
 		c.log.WarnContext(ctx, "stream notification not sent; readers in other processes will poll")
 	}
-	for i := range reqs {
-		if writes[i] {
-			outs[i].res = resultOf(entriesOf(rows[spans[i][0]:spans[i][1]]))
+	outs := make([]outcome, len(reqs))
+	entries := make([][]Entry, len(reqs))
+	upTo := map[string]int64{}
+	for _, p := range posted {
+		gp := postings[p.Pos]
+		entries[p.Req] = append(entries[p.Req], Entry{
+			ID: p.EntryID, StreamSeq: p.StreamSeq, BalanceID: p.BalanceID, CustomerID: gp.CustomerID,
+			Currency: gp.Currency, Scale: gp.Scale, WebsiteID: gp.WebsiteID, Kind: Kind(gp.Kind), Action: gp.Action,
+			Delta: gp.Delta, BalanceAfter: p.BalanceAfter, IdempotencyKey: gp.Key, Comment: gp.Comment,
+			NotifyCustomer: gp.NotifyCustomer, PostTime: p.PostTime,
+		})
+		upTo[gp.TenantID] = max(upTo[gp.TenantID], p.StreamSeq)
+	}
+	for i, es := range entries {
+		if es != nil {
+			outs[i].res = resultOf(es)
 		}
 	}
-	upTo := map[string]int64{}
-	for _, e := range rows {
-		upTo[e.TenantID] = max(upTo[e.TenantID], e.StreamSeq)
+	// The group has committed: a replay that cannot be read fails alone.
+	for _, t := range taken {
+		outs[t.Req] = c.replay(ctx, reqs[t.Req], t.KeyRecord)
 	}
-	c.transactions.Add(1)
-	c.postings.Add(int64(len(rows)))
+	if len(posted) > 0 {
+		c.transactions.Add(1)
+		c.postings.Add(int64(len(posted)))
+	}
 	for t, seq := range upTo {
 		c.committed(t, seq)
 	}
@@ -345,17 +307,17 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 
 // replay answers r from the stored record of its key: the first result
 // when r is the same request, else ALREADY_EXISTS.
-func replay(ctx context.Context, tx *store.Tx, r *request, rec store.KeyRecord) (outcome, error) {
+func (c *committer) replay(ctx context.Context, r *request, rec store.KeyRecord) outcome {
 	if !bytes.Equal(rec.RequestHash, r.hash) {
-		return outcome{err: keyReused(r.key)}, nil
+		return outcome{err: keyReused(r.key)}
 	}
-	rows, err := tx.Entries(ctx, r.tenantID, rec.EntryIDs)
+	rows, err := c.st.Entries(ctx, r.tenantID, rec.EntryIDs)
 	if err != nil {
-		return outcome{}, err
+		return outcome{err: fmt.Errorf("%w: reading the entries of idempotency key %q: %w", ErrUnavailable, r.key, err)}
 	}
 	res := resultOf(entriesOf(rows))
 	res.Replayed = true
-	return outcome{res: res}, nil
+	return outcome{res: res}
 }
 
 func entriesOf(rows []store.Entry) []Entry {

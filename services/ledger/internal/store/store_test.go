@@ -49,14 +49,9 @@ func TestEntriesAreImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := BalanceKey{TenantID: tenant, CustomerID: 1, Currency: "USD"}
-	tx, begun, err := s.Begin(ctx, []BalanceKey{k}, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := Entry{TenantID: tenant, EntryID: begun.IDs[0], BalanceID: begun.Locked[k].BalanceID, CustomerID: 1,
-		Currency: "USD", Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), BalanceAfter: decimal.RequireFromString("5"), Scale: 2}
-	if _, err := tx.Commit(ctx, []Entry{e}, []BalanceUpdate{{TenantID: tenant, BalanceID: e.BalanceID, Balance: e.BalanceAfter, Scale: 2, LastEntryID: e.EntryID}}, begun.Now); err != nil {
-		t.Fatal(err)
+	posted, taken, _, err := s.PostGroup(ctx, []GroupPosting{{BalanceKey: k, Kind: "PAYMENT", Delta: decimal.RequireFromString("5"), Scale: 2}}, nil)
+	if err != nil || len(posted) != 1 || len(taken) != 0 || posted[0].BalanceAfter.String() != "5" || posted[0].StreamSeq != 1 {
+		t.Fatalf("post: %+v, %+v, %v", posted, taken, err)
 	}
 	for _, sql := range []string{
 		`UPDATE ledger.entries SET delta = 6`,
