@@ -278,7 +278,7 @@ func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome,
 	upTo := map[string]int64{}
 	for _, p := range posted {
 		gp := postings[p.Pos]
-		entries[p.Req] = append(entries[p.Req], Entry{
+		entries[gp.Req] = append(entries[gp.Req], Entry{
 			ID: p.EntryID, StreamSeq: p.StreamSeq, BalanceID: p.BalanceID, CustomerID: gp.CustomerID,
 			Currency: gp.Currency, Scale: gp.Scale, WebsiteID: gp.WebsiteID, Kind: Kind(gp.Kind), Action: gp.Action,
 			Delta: gp.Delta, BalanceAfter: p.BalanceAfter, IdempotencyKey: gp.Key, Comment: gp.Comment,

@@ -67,7 +67,6 @@ type GroupClaim struct {
 
 // Posted is an entry a group wrote.
 type Posted struct {
-	Req          int
 	Pos          int // index of its posting in the group
 	EntryID      int64
 	StreamSeq    int64
@@ -211,7 +210,7 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 		if pos < 0 || pos >= n || entryID == nil || streamSeq == nil || balanceID == nil || !after.Valid || at == nil {
 			return fmt.Errorf("a malformed entry row (posting %d)", item)
 		}
-		posted = append(posted, Posted{Req: postings[pos].Req, Pos: pos, EntryID: *entryID, StreamSeq: *streamSeq,
+		posted = append(posted, Posted{Pos: pos, EntryID: *entryID, StreamSeq: *streamSeq,
 			BalanceID: *balanceID, BalanceAfter: after.Decimal, PostTime: at.UTC()})
 		return nil
 	})
