@@ -27,6 +27,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 )
 
 func main() {
@@ -52,6 +53,9 @@ type config struct {
 // Customers are never deleted, so a positive answer stays true; the TTL
 // only bounds the memory of customers no longer asked about.
 const customerCacheTTL = 10 * time.Minute
+
+// customerCacheSize bounds the cache's memory against a flood of ids.
+const customerCacheSize = 100_000
 
 func run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -97,7 +101,7 @@ func run(ctx context.Context, args []string) error {
 				ledgerConn.Close()
 			})
 			context.AfterFunc(ctx, func() { customerConn.Close() })
-			customers := history.NewCachedCustomers(remote.Customers{Client: customerv1.NewCustomerServiceClient(customerConn)}, customerCacheTTL)
+			customers := customerdir.NewCached(customerdir.NewRemote(customerConn), customerCacheTTL, customerCacheSize)
 			srv := grpcapi.NewHistory(history.NewService(st, customers, applied, proj), d.Log)
 			return func(s *grpc.Server) {
 				historyv1.RegisterHistoryServiceServer(s, srv)

@@ -1,5 +1,5 @@
 // Package remote adapts the services the history service calls: the
-// customer service (tenants, customers) and the ledger's change stream.
+// customer service (tenants) and the ledger's change stream.
 package remote
 
 import (
@@ -7,9 +7,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
@@ -25,23 +23,6 @@ func Dial(addr, serviceToken string) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	return conn, nil
-}
-
-// Customers asks the customer service whether customers exist.
-type Customers struct {
-	Client customerv1.CustomerServiceClient
-}
-
-// CustomerExists implements history.CustomerDirectory.
-func (c Customers) CustomerExists(ctx context.Context, tenantID string, customerID int32) (bool, error) {
-	_, err := c.Client.GetCustomer(tenancy.WithTenant(ctx, tenantID), &customerv1.GetCustomerRequest{CustomerId: customerID})
-	switch status.Code(err) {
-	case codes.OK:
-		return true, nil
-	case codes.NotFound:
-		return false, nil
-	}
-	return false, fmt.Errorf("get customer %d: %w", customerID, err)
 }
 
 // Tenants lists every tenant, sandbox twins included, from the customer

@@ -17,12 +17,12 @@ import (
 	"google.golang.org/grpc"
 
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
-	"github.com/abacus-ledger/abacus/services/ledger/internal/customerdir"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/grpcapi"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string) error {
 			return app.RemoteTenants(conn), nil
 		},
 		Handlers: func(ctx context.Context, d app.Deps) (func(*grpc.Server), error) {
-			customers := ledger.NewCachedDirectory(customerdir.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
+			customers := customerdir.NewCached(customerdir.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
 			svc := ledger.NewService(store.New(d.Pool), customers, d.Log, ledger.Config{
 				MaxBatch: cfg.MaxBatch, QueueSize: cfg.QueueSize, TxTimeout: cfg.TxTimeout, PollInterval: cfg.WatchPoll,
 				Committers: cfg.Committers,

@@ -19,11 +19,11 @@ import (
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
-	"github.com/abacus-ledger/abacus/services/ledger/internal/customerdir"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
@@ -96,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 
-	directory := ledger.NewCachedDirectory(customerdir.NewRemote(customerConn), time.Minute, 1000)
+	directory := customerdir.NewCached(customerdir.NewRemote(customerConn), time.Minute, 1000)
 	svc := ledger.NewService(store.New(pool), directory, log, ledger.Config{})
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(ctx) })

@@ -17,6 +17,11 @@ import (
 
 // directory is an in-memory CustomerDirectory: the customer service is
 // another process, not the ledger's database, which is always real.
+type customerRef struct {
+	tenantID   string
+	customerID int32
+}
+
 type directory struct {
 	mu    sync.Mutex
 	known map[customerRef]bool
