@@ -17,13 +17,14 @@ type CustomerClientConfig struct {
 	CustomerAddr string `env:"ABACUS_CUSTOMER_ADDR" flag:"customer-addr" default:"127.0.0.1:9091" help:"customer service gRPC address"`
 }
 
-// DialCustomer connects to the customer service with the service token.
-// The connection is lazy: it does not fail when the service is not up yet.
-func DialCustomer(addr, serviceToken string) (*grpc.ClientConn, error) {
+// Dial connects to another Abacus service with the service token; each
+// call's context names the tenant (tenancy.WithTenant). The connection is
+// lazy: it does not fail when the service is not up yet.
+func Dial(addr, serviceToken string) (*grpc.ClientConn, error) {
 	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(serviceToken)...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("dial customer service %s: %w", addr, err)
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	return conn, nil
 }
@@ -38,7 +39,7 @@ func RemoteTenants(conn *grpc.ClientConn) tenancy.Checker {
 // service: it dials the address in cfg.
 func RemoteChecker(cfg *CustomerClientConfig) func(ctx context.Context, d Deps) (tenancy.Checker, error) {
 	return func(ctx context.Context, d Deps) (tenancy.Checker, error) {
-		conn, err := DialCustomer(cfg.CustomerAddr, d.Common.Serve.ServiceToken)
+		conn, err := Dial(cfg.CustomerAddr, d.Common.Serve.ServiceToken)
 		if err != nil {
 			return nil, err
 		}

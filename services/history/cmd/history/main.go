@@ -76,11 +76,11 @@ func run(ctx context.Context, args []string) error {
 		Checker:          app.RemoteChecker(&cfg.CustomerClientConfig),
 		Handlers: func(ctx context.Context, d app.Deps) (func(*grpc.Server), error) {
 			token := d.Common.Serve.ServiceToken
-			customerConn, err := remote.Dial(cfg.CustomerAddr, token)
+			customerConn, err := app.Dial(cfg.CustomerAddr, token)
 			if err != nil {
 				return nil, err
 			}
-			ledgerConn, err := remote.Dial(cfg.LedgerAddr, token)
+			ledgerConn, err := app.Dial(cfg.LedgerAddr, token)
 			if err != nil {
 				customerConn.Close()
 				return nil, err

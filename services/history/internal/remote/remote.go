@@ -6,24 +6,8 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
-	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
-
-// Dial connects to a service with the service token; the call's context
-// names the tenant (tenancy.WithTenant). The connection is lazy: it does not
-// fail when the service is not up yet.
-func Dial(addr, serviceToken string) (*grpc.ClientConn, error) {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(serviceToken)...)
-	conn, err := grpc.NewClient(addr, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	return conn, nil
-}
 
 // Tenants lists every tenant, sandbox twins included, from the customer
 // service.

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 		DefaultAdminAddr: ":9192",
 		Config:           &cfg,
 		Checker: func(ctx context.Context, d app.Deps) (tenancy.Checker, error) {
-			conn, err := app.DialCustomer(cfg.CustomerAddr, d.Common.Serve.ServiceToken)
+			conn, err := app.Dial(cfg.CustomerAddr, d.Common.Serve.ServiceToken)
 			if err != nil {
 				return nil, err
 			}

@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 	customerSrv := grpc.NewServer()
 	customerv1.RegisterCustomerServiceServer(customerSrv, fake)
 	go customerSrv.Serve(lis)
-	customerConn, err := app.DialCustomer(lis.Addr().String(), serviceToken)
+	customerConn, err := app.Dial(lis.Addr().String(), serviceToken)
 	if err != nil {
 		t.Fatal(err)
 	}
