@@ -68,6 +68,7 @@ type Server struct {
 	port    int
 	owner   *user.User // non-nil when commands must run as postgres (we are root)
 	logf    func(format string, args ...any)
+	opts    []string // the server options it was started with, for Restart
 
 	stopOnce sync.Once
 	stopErr  error
@@ -130,7 +131,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 				return nil, err
 			}
 		}
-		err = s.start(ctx, append([]string{"-p " + strconv.Itoa(s.port)}, opts...))
+		s.opts = append([]string{"-p " + strconv.Itoa(s.port)}, opts...)
+		err = s.start(ctx, s.opts)
 		if err == nil {
 			break
 		}
@@ -170,6 +172,23 @@ func (s *Server) Stop() error {
 		}
 	})
 	return s.stopErr
+}
+
+// Crash stops the server the way a crash would: pg_ctl stop -m immediate
+// ends every server process at once, without a shutdown checkpoint, so the
+// next start replays the WAL (crash recovery). It is for fault-injection
+// runs; Restart starts the server again.
+func (s *Server) Crash(ctx context.Context) error {
+	if out, err := s.pgCommand(ctx, "pg_ctl", "stop", "-D", s.dataDir, "-m", "immediate", "-w").CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Restart starts a server stopped by Crash again, on the same data
+// directory, port and settings, and returns once it accepts connections.
+func (s *Server) Restart(ctx context.Context) error {
+	return s.start(ctx, s.opts)
 }
 
 // StopCluster stops a server running from dir (as laid out by Start) and
