@@ -30,6 +30,9 @@ type process struct {
 	adminPort int
 	cmd       *exec.Cmd
 	exited    chan error
+	// How it was started, for restart.
+	bin, logPath string
+	env          []string
 }
 
 // stackOptions configure startStack.
@@ -48,6 +51,7 @@ type stack struct {
 	procs                 []*process
 	addr                  func(port int) string
 	stops                 []func()
+	pg                    *pgserver.Server // nil when DATABASE_URL names the server
 }
 
 // stop stops the processes, then PostgreSQL.
@@ -91,6 +95,7 @@ func startStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 				fmt.Fprintln(os.Stderr, "stop postgres:", err)
 			}
 		})
+		s.pg = srv
 		s.dbURL = srv.URL(pgserver.DefaultDatabase)
 		say("PostgreSQL listening on 127.0.0.1:%d", srv.Port())
 	}
@@ -200,6 +205,7 @@ func start(p *process, bin string, env []string, logPath string) error {
 	if err != nil {
 		return err
 	}
+	p.bin, p.env, p.logPath = bin, env, logPath
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
@@ -210,15 +216,20 @@ func start(p *process, bin string, env []string, logPath string) error {
 		logFile.Close()
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
-	p.exited = make(chan error, 1)
+	// The goroutine keeps its own channel: a restart replaces p.exited.
+	cmd, exited := p.cmd, make(chan error, 1)
+	p.exited = exited
 	go func() {
-		err := p.cmd.Wait()
+		err := cmd.Wait()
 		logFile.Close()
-		p.exited <- err
-		close(p.exited)
+		exited <- err
+		close(exited)
 	}()
 	return nil
 }
+
+// restart starts p again as it was started last, after it has exited.
+func (p *process) restart() error { return start(p, p.bin, p.env, p.logPath) }
 
 // firstExit reports the first child that exits on its own.
 func firstExit(procs []*process) <-chan error {
