@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 )
@@ -46,6 +45,8 @@ const (
 	faultNoHistory = 102
 	msgInvalid     = "Provided data is invalid."
 	msgNoHistory   = "No history found with requested parameters."
+	// msgUnavailable answers outages, timeouts and unknown outcomes.
+	msgUnavailable = "Service temporarily unavailable."
 )
 
 // maxPages bounds one answer; a customer's store-credit history is short,
@@ -104,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, auth.ErrInvalidCredentials):
 			h.WriteError(w, r, http.StatusUnauthorized, "Authentication failed.")
 		default:
-			h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable.")
+			h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
 		}
 		return
 	}
@@ -164,7 +165,9 @@ func credential(r *http.Request) (*customerv1.AuthenticateRequest, error) {
 	}}, nil
 }
 
-// historyRequest validates the customer id and the optional website_id.
+// historyRequest validates the customer id and the optional website id,
+// named website_id (the REST form) or websiteId (the seed's own argument
+// name); both may be sent only with the same value.
 func historyRequest(customerID string, r *http.Request) (*historyv1.ListHistoryRequest, bool) {
 	id, ok := positiveInt(customerID, 1)
 	if !ok {
@@ -178,6 +181,13 @@ func historyRequest(customerID string, r *http.Request) (*historyv1.ListHistoryR
 	website, present, err := query.Get(q, "website_id")
 	if err != nil {
 		return nil, false
+	}
+	alias, aliasPresent, err := query.Get(q, "websiteId")
+	if err != nil || present && aliasPresent && alias != website {
+		return nil, false
+	}
+	if aliasPresent {
+		website, present = alias, true
 	}
 	if present && website != "" {
 		wid, ok := positiveInt(website, 0)
@@ -237,19 +247,21 @@ func fourDecimals(s string) string {
 	return d.StringFixed(4)
 }
 
+// serviceError renders a failed history call as Magento's faults.
 func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
-	switch status.Code(err) {
-	case codes.InvalidArgument:
+	e := upstream.Sort(r.Context(), h.log, err)
+	switch e.Kind {
+	case upstream.Invalid:
 		h.writeFault(w, r, http.StatusBadRequest, faultInvalid, msgInvalid)
-	case codes.NotFound:
+	case upstream.NotFound:
 		h.writeFault(w, r, http.StatusNotFound, faultNoHistory, msgNoHistory)
-	case codes.Unimplemented:
+	case upstream.Conflict, upstream.FailedPrecondition, upstream.Aborted:
+		h.WriteError(w, r, e.Kind.HTTPStatus(), e.Message())
+	case upstream.Unimplemented:
 		h.WriteError(w, r, http.StatusNotImplemented, "Not implemented yet.")
-	case codes.Unavailable:
-		h.log.WarnContext(r.Context(), "history unavailable", "error", err)
-		h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable.")
+	case upstream.Unavailable:
+		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
 	default:
-		h.log.ErrorContext(r.Context(), "history call failed", "error", err)
 		h.WriteError(w, r, http.StatusInternalServerError, "Internal error.")
 	}
 }
