@@ -17,6 +17,7 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/server"
 	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 )
 
 // settings is the gateway's configuration. The service token has no flag:
@@ -33,6 +34,7 @@ type settings struct {
 	AuthFailureBurst  int           `env:"ABACUS_AUTH_FAILURE_BURST" flag:"auth-failure-burst" default:"10" help:"failed authentications allowed per client IP before it is refused"`
 	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
 	TrustedProxies    string        `env:"ABACUS_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs of proxies (an ingress) whose X-Forwarded-For names the client"`
+	Client            rpcclient.Config
 }
 
 func main() {
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string) error {
 		LedgerAddr:        cfg.LedgerAddr,
 		HistoryAddr:       cfg.HistoryAddr,
 		ServiceToken:      cfg.ServiceToken,
+		Client:            cfg.Client,
 		ShutdownTimeout:   cfg.ShutdownTimeout,
 		AuthFailureBurst:  cfg.AuthFailureBurst,
 		AuthFailureRefill: cfg.AuthFailureRefill,

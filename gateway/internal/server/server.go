@@ -17,9 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 )
 
 // Options configure Run.
@@ -33,6 +32,8 @@ type Options struct {
 	CustomerAddr, LedgerAddr, HistoryAddr string
 	// ServiceToken proves to the services that the gateway is part of Abacus.
 	ServiceToken string
+	// Client bounds the calls to the services (deadlines by kind of call).
+	Client rpcclient.Config
 	// ShutdownTimeout bounds the graceful shutdown; default 20s.
 	ShutdownTimeout time.Duration
 	// AuthFailureBurst and AuthFailureRefill configure the limiter on failed
@@ -61,15 +62,6 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	log := opts.Logger
 
-	dial := func(name, addr string) (*grpc.ClientConn, error) {
-		dopts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
-			tenancy.DialOptions(opts.ServiceToken)...)
-		cc, err := grpc.NewClient(addr, dopts...)
-		if err != nil {
-			return nil, fmt.Errorf("dial %s service at %q: %w", name, addr, err)
-		}
-		return cc, nil
-	}
 	var conns []*grpc.ClientConn
 	defer func() {
 		for _, cc := range conns {
@@ -80,9 +72,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		{"customer", opts.CustomerAddr}, {"ledger", opts.LedgerAddr}, {"history", opts.HistoryAddr},
 	}
 	for _, t := range targets {
-		cc, err := dial(t.name, t.addr)
+		cc, err := rpcclient.Dial(t.addr, opts.ServiceToken, opts.Client)
 		if err != nil {
-			return err
+			return fmt.Errorf("dial %s service: %w", t.name, err)
 		}
 		conns = append(conns, cc)
 	}

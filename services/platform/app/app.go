@@ -20,6 +20,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -31,6 +32,8 @@ type Common struct {
 	MigrateOnStart bool   `env:"ABACUS_MIGRATE_ON_START" flag:"migrate-on-start" default:"true" help:"apply migrations before serving"`
 	DB             database.Config
 	Serve          grpcserver.Config
+	// Client configures the calls this service makes to the others.
+	Client rpcclient.Config
 }
 
 // Deps are what a service's handlers are built from.

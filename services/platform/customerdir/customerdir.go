@@ -32,7 +32,7 @@ type Remote struct {
 }
 
 // NewRemote returns a directory over conn, a connection made with
-// app.Dial (which sends the service token).
+// rpcclient.Dial (which sends the service token).
 func NewRemote(conn grpc.ClientConnInterface) *Remote {
 	return &Remote{client: customerv1.NewCustomerServiceClient(conn)}
 }

@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -65,6 +66,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	m := newMetrics(o.Registry)
 	srv := grpc.NewServer(
+		// The callers' keepalive pings find a frozen peer; the default
+		// policy would answer them by closing the connection.
+		grpc.KeepaliveEnforcementPolicy(rpcclient.KeepalivePolicy),
 		grpc.ChainUnaryInterceptor(unaryChain(o.Log, m, o.Policy, validator)),
 		grpc.ChainStreamInterceptor(streamChain(o.Log, m, o.Policy, validator)),
 	)

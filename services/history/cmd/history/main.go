@@ -28,6 +28,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
 	"github.com/abacus-ledger/abacus/services/platform/customerdir"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 )
 
 func main() {
@@ -76,11 +77,11 @@ func run(ctx context.Context, args []string) error {
 		Checker:          app.RemoteChecker(&cfg.CustomerClientConfig),
 		Handlers: func(ctx context.Context, d app.Deps) (func(*grpc.Server), error) {
 			token := d.Common.Serve.ServiceToken
-			customerConn, err := app.Dial(cfg.CustomerAddr, token)
+			customerConn, err := rpcclient.Dial(cfg.CustomerAddr, token, d.Common.Client)
 			if err != nil {
 				return nil, err
 			}
-			ledgerConn, err := app.Dial(cfg.LedgerAddr, token)
+			ledgerConn, err := rpcclient.Dial(cfg.LedgerAddr, token, d.Common.Client)
 			if err != nil {
 				customerConn.Close()
 				return nil, err

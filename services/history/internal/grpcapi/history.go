@@ -147,7 +147,16 @@ func (s *History) GetLag(ctx context.Context, _ *historyv1.GetLagRequest) (*hist
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	return &historyv1.GetLagResponse{EntriesBehind: l.EntriesBehind, TimeBehind: durationpb.New(l.TimeBehind), Cursor: l.Cursor}, nil
+	resp := &historyv1.GetLagResponse{
+		EntriesBehind: l.EntriesBehind, TimeBehind: durationpb.New(l.TimeBehind), Cursor: l.Cursor, Connected: l.Connected,
+	}
+	if !l.DisconnectedSince.IsZero() {
+		resp.DisconnectedSince = timestamppb.New(l.DisconnectedSince)
+	}
+	if !l.HeadTime.IsZero() {
+		resp.HeadTime = timestamppb.New(l.HeadTime)
+	}
+	return resp, nil
 }
 
 func entryToProto(e history.Entry) *historyv1.HistoryEntry {

@@ -99,19 +99,26 @@ type CustomerDirectory interface {
 
 // Lag is how far the projection of a tenant is behind the ledger.
 type Lag struct {
-	// EntriesBehind counts the entries received from the ledger and not yet
-	// applied: a lower bound, since the stream does not say how many more
-	// the ledger holds.
+	// EntriesBehind counts the entries the ledger has committed that the
+	// projection has not applied, measured against the ledger's stream head
+	// as of HeadTime.
 	EntriesBehind int64
-	// TimeBehind is the age of the oldest entry received and not yet applied.
+	// TimeBehind is the age of the oldest of them; zero when caught up.
 	TimeBehind time.Duration
 	Cursor     string
+	// Connected is true while this replica has the tenant's stream open.
+	Connected bool
+	// DisconnectedSince is when the stream went down, while it is down and
+	// this replica projects the tenant; zero otherwise.
+	DisconnectedSince time.Time
+	// HeadTime is when the ledger's head was read; zero when it never could
+	// be.
+	HeadTime time.Time
 }
 
-// LagSource reports the lag of the tenants this replica projects; ok is
-// false for a tenant it does not project.
+// LagSource measures the projection of a tenant against the ledger.
 type LagSource interface {
-	Lag(tenantID string) (lag Lag, ok bool)
+	Lag(ctx context.Context, tenantID string) (Lag, error)
 	// Follow asks for the tenant to be projected now rather than at the next
 	// discovery, for a reader waiting on it.
 	Follow(tenantID string)
@@ -247,13 +254,11 @@ func (s *Service) Statement(ctx context.Context, tenantID string, customerID int
 	return out, nil
 }
 
-// Lag reports how far the tenant's projection is behind. A replica that
-// does not project the tenant knows only the stored cursor.
+// Lag reports how far the tenant's projection is behind. Without a
+// projector in this process only the stored cursor is known.
 func (s *Service) Lag(ctx context.Context, tenantID string) (Lag, error) {
 	if s.lag != nil {
-		if l, ok := s.lag.Lag(tenantID); ok {
-			return l, nil
-		}
+		return s.lag.Lag(ctx, tenantID)
 	}
 	cursor, _, _, err := s.store.StoredCursor(ctx, tenantID)
 	if err != nil {

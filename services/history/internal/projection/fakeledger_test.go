@@ -39,7 +39,8 @@ type fakeLedger struct {
 	clock     time.Time
 	changed   chan struct{}
 	failEvery int
-	opened    int // streams opened
+	opened    int  // streams opened
+	cutOff    bool // streams fail at once; other calls work
 }
 
 type fakeBalance struct {
@@ -136,21 +137,15 @@ func (l *fakeLedger) streamsOpened() int {
 // WatchEntries replays the tenant's entries after the cursor ("pos-N": N
 // entries delivered), then follows new ones.
 func (l *fakeLedger) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc.ServerStreamingServer[ledgerv1.WatchEntriesResponse]) error {
-	md, _ := metadata.FromIncomingContext(stream.Context())
-	tenants := md.Get(tenancy.TenantKey)
-	if len(tenants) != 1 || md.Get("authorization")[0] != "Bearer token" {
-		return status.Error(codes.Unauthenticated, "missing tenant or token")
-	}
-	tenant := tenants[0]
-	pos := 0
-	if req.GetCursor() != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(req.GetCursor(), "pos-"))
-		if err != nil {
-			return status.Error(codes.InvalidArgument, "bad cursor")
-		}
-		pos = n
+	tenant, pos, err := callOf(stream.Context(), req.GetCursor())
+	if err != nil {
+		return err
 	}
 	l.mu.Lock()
+	if l.cutOff {
+		l.mu.Unlock()
+		return status.Error(codes.Unavailable, "injected: the stream cannot reach the ledger")
+	}
 	l.opened++
 	budget := -1
 	if l.failEvery > 0 {
@@ -159,8 +154,11 @@ func (l *fakeLedger) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc
 	l.mu.Unlock()
 	for {
 		l.mu.Lock()
-		es, changed := l.entries[tenant], l.changed
+		es, changed, cutOff := l.entries[tenant], l.changed, l.cutOff
 		l.mu.Unlock()
+		if cutOff {
+			return status.Error(codes.Unavailable, "injected: the stream lost the ledger")
+		}
 		for ; pos < len(es); pos++ {
 			if budget == 0 {
 				return status.Error(codes.Unavailable, "injected stream failure")
@@ -176,4 +174,47 @@ func (l *fakeLedger) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc
 			return stream.Context().Err()
 		}
 	}
+}
+
+// callOf checks the token and returns the tenant and the position of a
+// cursor ("pos-N": N entries delivered).
+func callOf(ctx context.Context, cursor string) (tenant string, pos int, err error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	tenants := md.Get(tenancy.TenantKey)
+	if len(tenants) != 1 || md.Get("authorization")[0] != "Bearer token" {
+		return "", 0, status.Error(codes.Unauthenticated, "missing tenant or token")
+	}
+	if cursor != "" {
+		if pos, err = strconv.Atoi(strings.TrimPrefix(cursor, "pos-")); err != nil {
+			return "", 0, status.Error(codes.InvalidArgument, "bad cursor")
+		}
+	}
+	return tenants[0], pos, nil
+}
+
+// cut makes streams fail at once (true) or work again (false), as when the
+// history cannot reach the ledger that others still post to.
+func (l *fakeLedger) cut(off bool) {
+	l.mu.Lock()
+	l.cutOff = off
+	l.mu.Unlock()
+}
+
+// GetStreamHead says how many entries follow the cursor.
+func (l *fakeLedger) GetStreamHead(ctx context.Context, req *ledgerv1.GetStreamHeadRequest) (*ledgerv1.GetStreamHeadResponse, error) {
+	tenant, pos, err := callOf(ctx, req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	es := l.entries[tenant]
+	resp := &ledgerv1.GetStreamHeadResponse{EntriesAfterCursor: int64(max(len(es)-pos, 0))}
+	if len(es) > 0 {
+		resp.HeadCursor = "pos-" + strconv.Itoa(len(es))
+	}
+	if pos < len(es) {
+		resp.FirstAfterCursorTime = es[pos].GetPostTime()
+	}
+	return resp, nil
 }

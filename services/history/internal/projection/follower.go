@@ -33,9 +33,12 @@ type follower struct {
 	queued    atomic.Int64 // received, not yet in a batch
 	inFlight  atomic.Int64 // in the batch being applied
 
-	mu     sync.Mutex
-	cursor string    // stored cursor, as of the last commit
-	oldest time.Time // post time of the oldest entry received and not applied; zero when none
+	mu        sync.Mutex
+	cursor    string    // stored cursor, as of the last commit
+	advanced  int64     // stream positions the cursor has moved since start
+	oldest    time.Time // post time of the oldest entry received and not applied; zero when none
+	downSince time.Time // when the stream went down; zero while it is up
+	head      head      // the ledger's stream head, as last read
 }
 
 // item is one received entry with the cursor to resume after it.
@@ -48,11 +51,14 @@ type item struct {
 // (with jitter) after any failure; each attempt resumes from the stored
 // cursor, which only ever moves with the rows it covers.
 func (f *follower) run(ctx context.Context) {
+	f.setDown(time.Now())
+	go f.watchHead(ctx)
 	backoff := f.p.cfg.MinBackoff
 	failures := 0
 	for ctx.Err() == nil {
 		progressed, err := f.follow(ctx)
 		f.connected.Store(false)
+		f.setDown(time.Now())
 		f.setOldest(time.Time{})
 		f.queued.Store(0)
 		f.inFlight.Store(0)
@@ -126,6 +132,7 @@ func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
 		}
 	}()
 	f.connected.Store(true)
+	f.setDown(time.Time{})
 
 	batch := make([]item, 0, f.p.cfg.BatchSize)
 	for {
@@ -188,9 +195,10 @@ func (f *follower) apply(ctx context.Context, from string, batch []item) (string
 		f.p.metrics.duplicates.Add(float64(skipped))
 		f.log.Warn("ledger stream repeated entries; kept the first copies", "skipped", skipped)
 	}
-	f.applied.Add(int64(inserted))
 	f.mu.Lock()
+	f.applied.Add(int64(inserted))
 	f.cursor = to
+	f.advanced += int64(len(batch))
 	f.mu.Unlock()
 	return to, nil
 }
@@ -201,13 +209,32 @@ func (f *follower) setOldest(t time.Time) {
 	f.mu.Unlock()
 }
 
-// lag reports what this follower knows of its distance to the ledger.
+// setDown records when the stream went down (t), or that it is up (zero).
+// A stream that keeps failing stays down since its first failure.
+func (f *follower) setDown(t time.Time) {
+	f.mu.Lock()
+	if t.IsZero() || f.downSince.IsZero() {
+		f.downSince = t
+	}
+	f.mu.Unlock()
+}
+
+// lag reports this follower's distance to the ledger: the entries after its
+// cursor by the ledger's head as last read, less those applied since, and
+// never less than what it holds received and not applied.
 func (f *follower) lag(now time.Time) history.Lag {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l := history.Lag{Cursor: f.cursor, EntriesBehind: f.queued.Load() + f.inFlight.Load()}
+	l := history.Lag{Cursor: f.cursor, Connected: f.connected.Load(), DisconnectedSince: f.downSince, HeadTime: f.head.read}
+	if !f.head.read.IsZero() {
+		l.EntriesBehind = max(f.head.behind-(f.advanced-f.head.advanced), 0)
+		if l.EntriesBehind > 0 && !f.head.firstAfter.IsZero() {
+			l.TimeBehind = max(now.Sub(f.head.firstAfter), 0)
+		}
+	}
+	l.EntriesBehind = max(l.EntriesBehind, f.queued.Load()+f.inFlight.Load())
 	if !f.oldest.IsZero() {
-		l.TimeBehind = max(now.Sub(f.oldest), 0)
+		l.TimeBehind = max(l.TimeBehind, now.Sub(f.oldest))
 	}
 	return l
 }

@@ -169,9 +169,9 @@ func TestProjectionIsExactlyOnceThroughFailuresAndRestarts(t *testing.T) {
 	if f.ledger.streamsOpened() < 10 {
 		t.Errorf("only %d streams opened: the failures were not exercised", f.ledger.streamsOpened())
 	}
-	lag, ok := p.Lag(a)
-	if !ok || lag.Cursor != "pos-1550" {
-		t.Errorf("lag of a = %+v, %v; want cursor pos-1550", lag, ok)
+	lag, err := p.Lag(t.Context(), a)
+	if err != nil || lag.Cursor != "pos-1550" || lag.EntriesBehind != 0 {
+		t.Errorf("lag of a = %+v, %v; want cursor pos-1550, none behind", lag, err)
 	}
 }
 
@@ -195,8 +195,7 @@ func TestTwoReplicasProjectEachTenantOnce(t *testing.T) {
 	for _, id := range ids {
 		f.awaitEntry(t, p1, id, last[id])
 		f.checkExact(t, id)
-		_, on1 := p1.Lag(id)
-		_, on2 := p2.Lag(id)
+		on1, on2 := p1.follows(id), p2.follows(id)
 		if on1 == on2 {
 			t.Errorf("tenant %s followed by replica 1: %v, replica 2: %v; want exactly one", id, on1, on2)
 		}
@@ -245,5 +244,69 @@ func TestMetricsAreRegistered(t *testing.T) {
 		if !names[n] {
 			t.Errorf("metric %s missing (have %v)", n, names)
 		}
+	}
+}
+
+// follows reports whether this replica projects the tenant.
+func (p *Projector) follows(tenantID string) bool {
+	_, ok := p.snapshot()[tenantID]
+	return ok
+}
+
+// lagWhen polls the tenant's lag until ok accepts it. Polling only waits
+// for the follower to notice what happened; no assertion is about time.
+func lagWhen(t *testing.T, p *Projector, tenantID string, ok func(history.Lag) bool) history.Lag {
+	t.Helper()
+	for {
+		l, err := p.Lag(t.Context(), tenantID)
+		if err != nil {
+			t.Fatalf("lag: %v", err)
+		}
+		if ok(l) {
+			return l
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("lag never became as expected; last %+v", l)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// While the history cannot reach the ledger that others still post to, its
+// lag counts the entries it missed, against the ledger's own head, and says
+// that the stream is down and since when; once it is back, it catches up
+// and says so.
+func TestLagCountsEntriesTheStreamMissed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := uuid.NewString()
+	f.tenants.ids = []string{a}
+	p, _ := f.start(t)
+	f.awaitEntry(t, p, a, f.ledger.postMany(a, 20))
+	up := lagWhen(t, p, a, func(l history.Lag) bool { return l.Connected })
+	if up.EntriesBehind != 0 || !up.DisconnectedSince.IsZero() || up.HeadTime.IsZero() {
+		t.Fatalf("caught up: lag = %+v; want 0 behind, no disconnection, a head time", up)
+	}
+
+	f.ledger.cut(true)
+	cutAt := time.Now()
+	last := f.ledger.postMany(a, 30)
+	down := lagWhen(t, p, a, func(l history.Lag) bool { return !l.Connected })
+	if down.EntriesBehind != 30 {
+		t.Errorf("cut off: entries behind = %d, want 30 (the ledger's head, not what the stream delivered)", down.EntriesBehind)
+	}
+	if down.TimeBehind <= 0 {
+		t.Errorf("cut off: time behind = %v, want the age of the oldest missed entry", down.TimeBehind)
+	}
+	if down.DisconnectedSince.IsZero() || down.DisconnectedSince.Before(cutAt) {
+		t.Errorf("cut off: disconnected since %v, want a time after the cut at %v", down.DisconnectedSince, cutAt)
+	}
+
+	f.ledger.cut(false)
+	f.awaitEntry(t, p, a, last)
+	back := lagWhen(t, p, a, func(l history.Lag) bool { return l.Connected })
+	if back.EntriesBehind != 0 || back.TimeBehind != 0 || !back.DisconnectedSince.IsZero() {
+		t.Errorf("back: lag = %+v; want caught up and connected", back)
 	}
 }

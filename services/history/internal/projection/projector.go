@@ -44,6 +44,9 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// CommitTimeout bounds one batch's transaction.
 	CommitTimeout time.Duration
+	// HeadPoll is how often a follower reads the ledger's stream head, to
+	// know its true lag.
+	HeadPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -63,7 +66,12 @@ func (c *Config) defaults() {
 		c.MinBackoff = 100 * time.Millisecond
 	}
 	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = max(10*time.Second, c.MinBackoff)
+		// About a second: the stream resumes within that of the ledger's
+		// return, however long it was away.
+		c.MaxBackoff = max(time.Second, c.MinBackoff)
+	}
+	if c.HeadPoll <= 0 {
+		c.HeadPoll = time.Second
 	}
 	if c.CommitTimeout <= 0 {
 		c.CommitTimeout = 15 * time.Second
@@ -235,17 +243,6 @@ func (p *Projector) stopAll() {
 	for _, r := range rs {
 		<-r.done
 	}
-}
-
-// Lag implements history.LagSource.
-func (p *Projector) Lag(tenantID string) (history.Lag, bool) {
-	p.mu.Lock()
-	r, ok := p.followers[tenantID]
-	p.mu.Unlock()
-	if !ok {
-		return history.Lag{}, false
-	}
-	return r.f.lag(time.Now()), true
 }
 
 // Follow implements history.LagSource: a reader waits on a tenant that may

@@ -23,6 +23,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
 	"github.com/abacus-ledger/abacus/services/platform/customerdir"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string) error {
 		DefaultAdminAddr: ":9192",
 		Config:           &cfg,
 		Checker: func(ctx context.Context, d app.Deps) (tenancy.Checker, error) {
-			conn, err := app.Dial(cfg.CustomerAddr, d.Common.Serve.ServiceToken)
+			conn, err := rpcclient.Dial(cfg.CustomerAddr, d.Common.Serve.ServiceToken, d.Common.Client)
 			if err != nil {
 				return nil, err
 			}

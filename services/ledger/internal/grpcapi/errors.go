@@ -31,8 +31,11 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, ledger.ErrKeyReused):
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, ledger.ErrOutcomeUnknown):
+		// UNAVAILABLE, not UNKNOWN: the call is safe to repeat with its key,
+		// and every client library and dialect treats UNAVAILABLE as
+		// "retry", where UNKNOWN reads as a bug.
 		log.ErrorContext(ctx, "posting outcome unknown", "error", err.Error())
-		return status.Error(codes.Unknown, "the posting's commit was cut off, so it may or may not have been written; "+
+		return status.Error(codes.Unavailable, "the posting's commit was cut off, so it may or may not have been written; "+
 			"retry with the same idempotency key to find out")
 	case errors.Is(err, ledger.ErrUnavailable):
 		log.WarnContext(ctx, "unavailable", "error", err.Error())

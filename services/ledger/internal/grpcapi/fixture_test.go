@@ -22,10 +22,10 @@ import (
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
-	"github.com/abacus-ledger/abacus/services/platform/app"
 	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
+	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 	customerSrv := grpc.NewServer()
 	customerv1.RegisterCustomerServiceServer(customerSrv, fake)
 	go customerSrv.Serve(lis)
-	customerConn, err := app.Dial(lis.Addr().String(), serviceToken)
+	customerConn, err := rpcclient.Dial(lis.Addr().String(), serviceToken, rpcclient.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

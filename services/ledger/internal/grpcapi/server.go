@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
@@ -53,16 +54,22 @@ func tenantOf(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// idempotencyKey is the request's key, or else the metadata's.
-func idempotencyKey(ctx context.Context, field string) string {
+// idempotencyKey is the request's key, or else the metadata's. A key sent
+// twice in the metadata is refused rather than one of them picked: the
+// caller's intent is unclear. The domain checks the key's syntax.
+func idempotencyKey(ctx context.Context, field string) (string, error) {
 	if field != "" {
-		return field
+		return field, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(IdempotencyKeyMetadata); len(v) > 0 {
-		return v[0]
+	switch v := md.Get(IdempotencyKeyMetadata); len(v) {
+	case 0:
+		return "", nil
+	case 1:
+		return v[0], nil
+	default:
+		return "", &ledger.FieldError{Field: "idempotency_key", Rule: "must be sent once"}
 	}
-	return ""
 }
 
 // PostEntry implements the RPC.
@@ -74,7 +81,11 @@ func (s *Server) PostEntry(ctx context.Context, req *ledgerv1.PostEntryRequest) 
 	if req.GetPosting() == nil {
 		return nil, toStatus(ctx, s.log, &ledger.FieldError{Field: "posting", Rule: "is required"})
 	}
-	res, err := s.svc.Post(ctx, tenantID, idempotencyKey(ctx, req.GetIdempotencyKey()), postingFromProto(req.GetPosting()))
+	key, err := idempotencyKey(ctx, req.GetIdempotencyKey())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	res, err := s.svc.Post(ctx, tenantID, key, postingFromProto(req.GetPosting()))
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
@@ -89,11 +100,15 @@ func (s *Server) BatchPostEntries(ctx context.Context, req *ledgerv1.BatchPostEn
 	if err != nil {
 		return nil, err
 	}
+	key, err := idempotencyKey(ctx, req.GetIdempotencyKey())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
 	ps := make([]ledger.Posting, len(req.GetPostings()))
 	for i, p := range req.GetPostings() {
 		ps[i] = postingFromProto(p)
 	}
-	res, err := s.svc.PostBatch(ctx, tenantID, idempotencyKey(ctx, req.GetIdempotencyKey()), ps)
+	res, err := s.svc.PostBatch(ctx, tenantID, key, ps)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
@@ -212,4 +227,28 @@ func (s *Server) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc.Ser
 		return se.err
 	}
 	return toStatus(ctx, s.log, err)
+}
+
+// GetStreamHead implements the RPC.
+func (s *Server) GetStreamHead(ctx context.Context, req *ledgerv1.GetStreamHeadRequest) (*ledgerv1.GetStreamHeadResponse, error) {
+	tenantID, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodeCursor(req.GetCursor())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	h, err := s.svc.StreamHead(ctx, tenantID, after)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	resp := &ledgerv1.GetStreamHeadResponse{EntriesAfterCursor: h.Behind}
+	if h.LastSeq > 0 {
+		resp.HeadCursor = encodeCursor(h.LastSeq)
+	}
+	if !h.FirstAfter.IsZero() {
+		resp.FirstAfterCursorTime = timestamppb.New(h.FirstAfter)
+	}
+	return resp, nil
 }

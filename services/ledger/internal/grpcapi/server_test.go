@@ -108,7 +108,7 @@ func TestPostEntry(t *testing.T) {
 			{"another tenant's customer", pay(6, "USD", "1"), codes.NotFound, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := f.client.PostEntry(f.a, &ledgerv1.PostEntryRequest{Posting: tc.p, IdempotencyKey: "refused-" + tc.name})
+				_, err := f.client.PostEntry(f.a, &ledgerv1.PostEntryRequest{Posting: tc.p, IdempotencyKey: "refused-" + strings.ReplaceAll(tc.name, " ", "-")})
 				wantCode(t, err, tc.code, tc.field)
 				if tc.field != "" {
 					var details []string

@@ -8,14 +8,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/platform/idemkey"
 )
 
-// Bounds of free text, as the proto has them; the metadata carrying an
-// idempotency key is not validated by the proto, so the domain checks again.
-const (
-	maxKeyLen     = 200
-	maxCommentLen = 1000
-)
+// maxCommentLen bounds a comment, as the proto does.
+const maxCommentLen = 1000
 
 // valid is a posting that passed every check but customer existence: its
 // signed delta and its currency's scale are known.
@@ -124,8 +122,10 @@ func validate(p Posting, currencies map[string]Currency, prefix string) (valid, 
 }
 
 func checkKey(key string) error {
-	if len(key) > maxKeyLen || !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
-		return invalid("idempotency_key", "must be valid text of at most %d bytes without NUL characters", maxKeyLen)
+	// The metadata that may carry the key is not validated by the proto,
+	// so the domain checks every key, whichever way it came.
+	if key != "" && !idemkey.Valid(key) {
+		return invalid("idempotency_key", "%s", idemkey.Rule)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -85,7 +86,7 @@ func TestPostRefusalsWriteNothing(t *testing.T) {
 		{"unknown customer", payment(99, "USD", "1"), ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := f.svc.Post(ctx, f.a, "key-"+tc.name, tc.p); !errors.Is(err, tc.want) {
+			if _, err := f.svc.Post(ctx, f.a, "key-"+strings.ReplaceAll(tc.name, " ", "-"), tc.p); !errors.Is(err, tc.want) {
 				t.Fatalf("Post = %v, want %v", err, tc.want)
 			}
 		})

@@ -186,6 +186,31 @@ func (s *Service) listen(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		// About a second at most, whatever the outage's length: until the
+		// listener is back, watchers poll.
+		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// StreamHead is where a tenant's stream ends, seen from a position.
+type StreamHead struct {
+	// LastSeq is the position of the last committed entry; 0 when none.
+	LastSeq int64
+	// Behind counts the committed entries after the position asked about.
+	Behind int64
+	// FirstAfter is the post time of the first of them; zero when none.
+	FirstAfter time.Time
+}
+
+// StreamHead tells how far stream position afterSeq is behind the end of
+// the tenant's stream, as committed now.
+func (s *Service) StreamHead(ctx context.Context, tenantID string, afterSeq int64) (StreamHead, error) {
+	if afterSeq < 0 {
+		return StreamHead{}, invalid("cursor", "must not be negative")
+	}
+	h, err := s.st.StreamHead(ctx, tenantID, afterSeq)
+	if err != nil {
+		return StreamHead{}, err
+	}
+	return StreamHead{LastSeq: h.LastSeq, Behind: max(h.LastSeq-afterSeq, 0), FirstAfter: h.FirstAfter}, nil
 }

@@ -227,3 +227,34 @@ func wrap(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// StreamHead is where a tenant's change stream ends and how far a position
+// is behind that end.
+type StreamHead struct {
+	// LastSeq is the stream position of the last committed entry; 0 when
+	// the tenant has none.
+	LastSeq int64
+	// FirstAfter is the post time of the entry just after the position
+	// asked about; zero when there is none.
+	FirstAfter time.Time
+}
+
+// StreamHead reads the tenant's stream counter and the entry after
+// afterSeq: two primary-key probes. Stream positions are dense (each
+// posting transaction advances the counter by its entries, and a rollback
+// undoes the advance), so LastSeq - afterSeq entries follow afterSeq.
+func (s *Store) StreamHead(ctx context.Context, tenantID string, afterSeq int64) (StreamHead, error) {
+	var h StreamHead
+	var first *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce((SELECT last_seq FROM ledger.streams WHERE tenant_id = $1), 0),
+		       (SELECT post_time FROM ledger.entries WHERE tenant_id = $1 AND stream_seq = $2 + 1)`,
+		tenantID, afterSeq).Scan(&h.LastSeq, &first)
+	if err != nil {
+		return StreamHead{}, wrap(err, "read stream head")
+	}
+	if first != nil {
+		h.FirstAfter = first.UTC()
+	}
+	return h, nil
+}

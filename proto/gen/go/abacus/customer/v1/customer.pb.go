@@ -2069,16 +2069,16 @@ const file_abacus_customer_v1_customer_proto_rawDesc = "" +
 	"\x1bCUSTOMER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CUSTOMER_STATUS_ACTIVE\x10\x01\x12\x1c\n" +
 	"\x18CUSTOMER_STATUS_INACTIVE\x10\x02\x12\x19\n" +
-	"\x15CUSTOMER_STATUS_QUOTE\x10\x032\xa8\n" +
+	"\x15CUSTOMER_STATUS_QUOTE\x10\x032\xb7\n" +
 	"\n" +
 	"\x0fCustomerService\x12\x88\x01\n" +
-	"\x0eCreateCustomer\x12).abacus.customer.v1.CreateCustomerRequest\x1a*.abacus.customer.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12\x83\x01\n" +
-	"\vGetCustomer\x12&.abacus.customer.v1.GetCustomerRequest\x1a'.abacus.customer.v1.GetCustomerResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/customers/{customer_id}\x12\x85\x01\n" +
-	"\x0eLookupCustomer\x12).abacus.customer.v1.LookupCustomerRequest\x1a*.abacus.customer.v1.LookupCustomerResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/customers:lookup\x12\x9f\x01\n" +
-	"\x0eUpdateCustomer\x12).abacus.customer.v1.UpdateCustomerRequest\x1a*.abacus.customer.v1.UpdateCustomerResponse\"6\x82\xd3\xe4\x93\x020:\bcustomer2$/v1/customers/{customer.customer_id}\x12{\n" +
-	"\rListCustomers\x12(.abacus.customer.v1.ListCustomersRequest\x1a).abacus.customer.v1.ListCustomersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x12\xcf\x01\n" +
-	"\x13GetCustomerExtended\x12..abacus.customer.v1.GetCustomerExtendedRequest\x1a/.abacus.customer.v1.GetCustomerExtendedResponse\"W\x82\xd3\xe4\x93\x02Q\x12O/v1/customers/{customer_id}/extended/{extended_group_id}/{customer_extended_id}\x12\xa7\x01\n" +
-	"\x14ListCustomerExtended\x12/.abacus.customer.v1.ListCustomerExtendedRequest\x1a0.abacus.customer.v1.ListCustomerExtendedResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/extended\x12\xe0\x01\n" +
+	"\x0eCreateCustomer\x12).abacus.customer.v1.CreateCustomerRequest\x1a*.abacus.customer.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12\x86\x01\n" +
+	"\vGetCustomer\x12&.abacus.customer.v1.GetCustomerRequest\x1a'.abacus.customer.v1.GetCustomerResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/customers/{customer_id}\x90\x02\x01\x12\x88\x01\n" +
+	"\x0eLookupCustomer\x12).abacus.customer.v1.LookupCustomerRequest\x1a*.abacus.customer.v1.LookupCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/customers:lookup\x90\x02\x01\x12\x9f\x01\n" +
+	"\x0eUpdateCustomer\x12).abacus.customer.v1.UpdateCustomerRequest\x1a*.abacus.customer.v1.UpdateCustomerResponse\"6\x82\xd3\xe4\x93\x020:\bcustomer2$/v1/customers/{customer.customer_id}\x12~\n" +
+	"\rListCustomers\x12(.abacus.customer.v1.ListCustomersRequest\x1a).abacus.customer.v1.ListCustomersResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x90\x02\x01\x12\xd2\x01\n" +
+	"\x13GetCustomerExtended\x12..abacus.customer.v1.GetCustomerExtendedRequest\x1a/.abacus.customer.v1.GetCustomerExtendedResponse\"Z\x82\xd3\xe4\x93\x02Q\x12O/v1/customers/{customer_id}/extended/{extended_group_id}/{customer_extended_id}\x90\x02\x01\x12\xaa\x01\n" +
+	"\x14ListCustomerExtended\x12/.abacus.customer.v1.ListCustomerExtendedRequest\x1a0.abacus.customer.v1.ListCustomerExtendedResponse\"/\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/extended\x90\x02\x01\x12\xe0\x01\n" +
 	"\x16UpdateCustomerExtended\x121.abacus.customer.v1.UpdateCustomerExtendedRequest\x1a2.abacus.customer.v1.UpdateCustomerExtendedResponse\"_\x82\xd3\xe4\x93\x02Y:\x06fields2O/v1/customers/{customer_id}/extended/{extended_group_id}/{customer_extended_id}BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
 
 var (

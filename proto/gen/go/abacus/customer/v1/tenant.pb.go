@@ -1409,15 +1409,15 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\x1bCREDENTIAL_KIND_IGSEND_LIVE\x10\x02\x12\"\n" +
 	"\x1eCREDENTIAL_KIND_IGSEND_SANDBOX\x10\x03\x12\x19\n" +
 	"\x15CREDENTIAL_KIND_MANEX\x10\x04\x12\x1b\n" +
-	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xde\x05\n" +
+	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xf2\x05\n" +
 	"\x12TenantAdminService\x12a\n" +
-	"\fCreateTenant\x12'.abacus.customer.v1.CreateTenantRequest\x1a(.abacus.customer.v1.CreateTenantResponse\x12X\n" +
-	"\tGetTenant\x12$.abacus.customer.v1.GetTenantRequest\x1a%.abacus.customer.v1.GetTenantResponse\x12^\n" +
-	"\vListTenants\x12&.abacus.customer.v1.ListTenantsRequest\x1a'.abacus.customer.v1.ListTenantsResponse\x12m\n" +
-	"\x10CreateCredential\x12+.abacus.customer.v1.CreateCredentialRequest\x1a,.abacus.customer.v1.CreateCredentialResponse\x12j\n" +
-	"\x0fListCredentials\x12*.abacus.customer.v1.ListCredentialsRequest\x1a+.abacus.customer.v1.ListCredentialsResponse\x12m\n" +
-	"\x10RevokeCredential\x12+.abacus.customer.v1.RevokeCredentialRequest\x1a,.abacus.customer.v1.RevokeCredentialResponse\x12a\n" +
-	"\fAuthenticate\x12'.abacus.customer.v1.AuthenticateRequest\x1a(.abacus.customer.v1.AuthenticateResponseBLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
+	"\fCreateTenant\x12'.abacus.customer.v1.CreateTenantRequest\x1a(.abacus.customer.v1.CreateTenantResponse\x12]\n" +
+	"\tGetTenant\x12$.abacus.customer.v1.GetTenantRequest\x1a%.abacus.customer.v1.GetTenantResponse\"\x03\x90\x02\x01\x12c\n" +
+	"\vListTenants\x12&.abacus.customer.v1.ListTenantsRequest\x1a'.abacus.customer.v1.ListTenantsResponse\"\x03\x90\x02\x01\x12m\n" +
+	"\x10CreateCredential\x12+.abacus.customer.v1.CreateCredentialRequest\x1a,.abacus.customer.v1.CreateCredentialResponse\x12o\n" +
+	"\x0fListCredentials\x12*.abacus.customer.v1.ListCredentialsRequest\x1a+.abacus.customer.v1.ListCredentialsResponse\"\x03\x90\x02\x01\x12m\n" +
+	"\x10RevokeCredential\x12+.abacus.customer.v1.RevokeCredentialRequest\x1a,.abacus.customer.v1.RevokeCredentialResponse\x12f\n" +
+	"\fAuthenticate\x12'.abacus.customer.v1.AuthenticateRequest\x1a(.abacus.customer.v1.AuthenticateResponse\"\x03\x90\x02\x01BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_abacus_customer_v1_tenant_proto_rawDescOnce sync.Once

@@ -905,12 +905,23 @@ func (*GetLagRequest) Descriptor() ([]byte, []int) {
 
 type GetLagResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Entries the ledger has that the projection has not applied yet.
+	// Entries the ledger has committed that the projection has not applied
+	// yet, counted against the ledger's own stream head as of head_time.
 	EntriesBehind int64 `protobuf:"varint,1,opt,name=entries_behind,json=entriesBehind,proto3" json:"entries_behind,omitempty"`
-	// Age of the oldest entry not yet applied; zero when caught up.
+	// Age of the oldest committed entry not yet applied; zero when caught up.
 	TimeBehind *durationpb.Duration `protobuf:"bytes,2,opt,name=time_behind,json=timeBehind,proto3" json:"time_behind,omitempty"`
 	// The stream cursor the projection has stored.
-	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Whether the replica projecting the tenant has its ledger stream open. A
+	// replica that does not project the tenant (another one does) says false
+	// and leaves disconnected_since unset.
+	Connected bool `protobuf:"varint,4,opt,name=connected,proto3" json:"connected,omitempty"`
+	// Since when the stream has been down, while it is.
+	DisconnectedSince *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=disconnected_since,json=disconnectedSince,proto3" json:"disconnected_since,omitempty"`
+	// When the ledger's stream head behind entries_behind was read: now,
+	// unless the ledger could not be reached, in which case the figures are
+	// as of the last time it could (unset if never).
+	HeadTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=head_time,json=headTime,proto3" json:"head_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -964,6 +975,27 @@ func (x *GetLagResponse) GetCursor() string {
 		return x.Cursor
 	}
 	return ""
+}
+
+func (x *GetLagResponse) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *GetLagResponse) GetDisconnectedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DisconnectedSince
+	}
+	return nil
+}
+
+func (x *GetLagResponse) GetHeadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeadTime
+	}
+	return nil
 }
 
 var File_abacus_history_v1_history_proto protoreflect.FileDescriptor
@@ -1061,17 +1093,20 @@ const file_abacus_history_v1_history_proto_rawDesc = "" +
 	"\x0fopening_balance\x18\x05 \x01(\tR\x0eopeningBalance\x124\n" +
 	"\x06totals\x18\x06 \x03(\v2\x1c.abacus.history.v1.KindTotalR\x06totals\x12'\n" +
 	"\x0fclosing_balance\x18\a \x01(\tR\x0eclosingBalance\"\x0f\n" +
-	"\rGetLagRequest\"\x8b\x01\n" +
+	"\rGetLagRequest\"\xad\x02\n" +
 	"\x0eGetLagResponse\x12%\n" +
 	"\x0eentries_behind\x18\x01 \x01(\x03R\rentriesBehind\x12:\n" +
 	"\vtime_behind\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\n" +
 	"timeBehind\x12\x16\n" +
-	"\x06cursor\x18\x03 \x01(\tR\x06cursor2\xa8\x04\n" +
-	"\x0eHistoryService\x12\x89\x01\n" +
-	"\vListHistory\x12%.abacus.history.v1.ListHistoryRequest\x1a&.abacus.history.v1.ListHistoryResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/customers/{customer_id}/history\x12\x90\x01\n" +
-	"\fGetBalanceAt\x12&.abacus.history.v1.GetBalanceAtRequest\x1a'.abacus.history.v1.GetBalanceAtResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/customers/{customer_id}/balances:at\x12\x8e\x01\n" +
-	"\fGetStatement\x12&.abacus.history.v1.GetStatementRequest\x1a'.abacus.history.v1.GetStatementResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/customers/{customer_id}/statement\x12f\n" +
-	"\x06GetLag\x12 .abacus.history.v1.GetLagRequest\x1a!.abacus.history.v1.GetLagResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/history:lagBJZHgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1;historyv1b\x06proto3"
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12\x1c\n" +
+	"\tconnected\x18\x04 \x01(\bR\tconnected\x12I\n" +
+	"\x12disconnected_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x11disconnectedSince\x127\n" +
+	"\thead_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bheadTime2\xb4\x04\n" +
+	"\x0eHistoryService\x12\x8c\x01\n" +
+	"\vListHistory\x12%.abacus.history.v1.ListHistoryRequest\x1a&.abacus.history.v1.ListHistoryResponse\".\x82\xd3\xe4\x93\x02%\x12#/v1/customers/{customer_id}/history\x90\x02\x01\x12\x93\x01\n" +
+	"\fGetBalanceAt\x12&.abacus.history.v1.GetBalanceAtRequest\x1a'.abacus.history.v1.GetBalanceAtResponse\"2\x82\xd3\xe4\x93\x02)\x12'/v1/customers/{customer_id}/balances:at\x90\x02\x01\x12\x91\x01\n" +
+	"\fGetStatement\x12&.abacus.history.v1.GetStatementRequest\x1a'.abacus.history.v1.GetStatementResponse\"0\x82\xd3\xe4\x93\x02'\x12%/v1/customers/{customer_id}/statement\x90\x02\x01\x12i\n" +
+	"\x06GetLag\x12 .abacus.history.v1.GetLagRequest\x1a!.abacus.history.v1.GetLagResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/history:lag\x90\x02\x01BJZHgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1;historyv1b\x06proto3"
 
 var (
 	file_abacus_history_v1_history_proto_rawDescOnce sync.Once
@@ -1121,19 +1156,21 @@ var file_abacus_history_v1_history_proto_depIdxs = []int32{
 	14, // 14: abacus.history.v1.GetStatementResponse.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 15: abacus.history.v1.GetStatementResponse.totals:type_name -> abacus.history.v1.KindTotal
 	13, // 16: abacus.history.v1.GetLagResponse.time_behind:type_name -> google.protobuf.Duration
-	2,  // 17: abacus.history.v1.HistoryService.ListHistory:input_type -> abacus.history.v1.ListHistoryRequest
-	6,  // 18: abacus.history.v1.HistoryService.GetBalanceAt:input_type -> abacus.history.v1.GetBalanceAtRequest
-	9,  // 19: abacus.history.v1.HistoryService.GetStatement:input_type -> abacus.history.v1.GetStatementRequest
-	11, // 20: abacus.history.v1.HistoryService.GetLag:input_type -> abacus.history.v1.GetLagRequest
-	3,  // 21: abacus.history.v1.HistoryService.ListHistory:output_type -> abacus.history.v1.ListHistoryResponse
-	7,  // 22: abacus.history.v1.HistoryService.GetBalanceAt:output_type -> abacus.history.v1.GetBalanceAtResponse
-	10, // 23: abacus.history.v1.HistoryService.GetStatement:output_type -> abacus.history.v1.GetStatementResponse
-	12, // 24: abacus.history.v1.HistoryService.GetLag:output_type -> abacus.history.v1.GetLagResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	14, // 17: abacus.history.v1.GetLagResponse.disconnected_since:type_name -> google.protobuf.Timestamp
+	14, // 18: abacus.history.v1.GetLagResponse.head_time:type_name -> google.protobuf.Timestamp
+	2,  // 19: abacus.history.v1.HistoryService.ListHistory:input_type -> abacus.history.v1.ListHistoryRequest
+	6,  // 20: abacus.history.v1.HistoryService.GetBalanceAt:input_type -> abacus.history.v1.GetBalanceAtRequest
+	9,  // 21: abacus.history.v1.HistoryService.GetStatement:input_type -> abacus.history.v1.GetStatementRequest
+	11, // 22: abacus.history.v1.HistoryService.GetLag:input_type -> abacus.history.v1.GetLagRequest
+	3,  // 23: abacus.history.v1.HistoryService.ListHistory:output_type -> abacus.history.v1.ListHistoryResponse
+	7,  // 24: abacus.history.v1.HistoryService.GetBalanceAt:output_type -> abacus.history.v1.GetBalanceAtResponse
+	10, // 25: abacus.history.v1.HistoryService.GetStatement:output_type -> abacus.history.v1.GetStatementResponse
+	12, // 26: abacus.history.v1.HistoryService.GetLag:output_type -> abacus.history.v1.GetLagResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_abacus_history_v1_history_proto_init() }

@@ -509,6 +509,7 @@ type PostEntryRequest struct {
 	// The HTTP body; its customer_id comes from the path.
 	Posting *Posting `protobuf:"bytes,1,opt,name=posting,proto3" json:"posting,omitempty"`
 	// Unique per tenant; may instead come in the idempotency-key metadata.
+	// Empty, or 1 to 200 visible ASCII characters (! to ~).
 	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -624,6 +625,7 @@ type BatchPostEntriesRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Postings []*Posting             `protobuf:"bytes,1,rep,name=postings,proto3" json:"postings,omitempty"`
 	// Unique per tenant; may instead come in the idempotency-key metadata.
+	// Empty, or 1 to 200 visible ASCII characters (! to ~).
 	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1148,6 +1150,116 @@ func (x *WatchEntriesResponse) GetCursor() string {
 	return ""
 }
 
+type GetStreamHeadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A cursor from WatchEntriesResponse; empty measures from the beginning.
+	Cursor        string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStreamHeadRequest) Reset() {
+	*x = GetStreamHeadRequest{}
+	mi := &file_abacus_ledger_v1_ledger_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamHeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamHeadRequest) ProtoMessage() {}
+
+func (x *GetStreamHeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_ledger_v1_ledger_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamHeadRequest.ProtoReflect.Descriptor instead.
+func (*GetStreamHeadRequest) Descriptor() ([]byte, []int) {
+	return file_abacus_ledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetStreamHeadRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type GetStreamHeadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cursor after the stream's last committed entry; empty when the
+	// tenant has no entries.
+	HeadCursor string `protobuf:"bytes,1,opt,name=head_cursor,json=headCursor,proto3" json:"head_cursor,omitempty"`
+	// Committed entries after the request's cursor.
+	EntriesAfterCursor int64 `protobuf:"varint,2,opt,name=entries_after_cursor,json=entriesAfterCursor,proto3" json:"entries_after_cursor,omitempty"`
+	// Post time of the first entry after the request's cursor; unset when
+	// there is none.
+	FirstAfterCursorTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=first_after_cursor_time,json=firstAfterCursorTime,proto3" json:"first_after_cursor_time,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *GetStreamHeadResponse) Reset() {
+	*x = GetStreamHeadResponse{}
+	mi := &file_abacus_ledger_v1_ledger_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStreamHeadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStreamHeadResponse) ProtoMessage() {}
+
+func (x *GetStreamHeadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_ledger_v1_ledger_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStreamHeadResponse.ProtoReflect.Descriptor instead.
+func (*GetStreamHeadResponse) Descriptor() ([]byte, []int) {
+	return file_abacus_ledger_v1_ledger_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetStreamHeadResponse) GetHeadCursor() string {
+	if x != nil {
+		return x.HeadCursor
+	}
+	return ""
+}
+
+func (x *GetStreamHeadResponse) GetEntriesAfterCursor() int64 {
+	if x != nil {
+		return x.EntriesAfterCursor
+	}
+	return 0
+}
+
+func (x *GetStreamHeadResponse) GetFirstAfterCursorTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstAfterCursorTime
+	}
+	return nil
+}
+
 var File_abacus_ledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_abacus_ledger_v1_ledger_proto_rawDesc = "" +
@@ -1204,17 +1316,17 @@ const file_abacus_ledger_v1_ledger_proto_rawDesc = "" +
 	"\bCurrency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x14\n" +
-	"\x05scale\x18\x03 \x01(\x05R\x05scale\"\x82\x01\n" +
+	"\x05scale\x18\x03 \x01(\x05R\x05scale\"\x8c\x01\n" +
 	"\x10PostEntryRequest\x12;\n" +
-	"\aposting\x18\x01 \x01(\v2\x19.abacus.ledger.v1.PostingB\x06\xbaH\x03\xc8\x01\x01R\aposting\x121\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0eidempotencyKey\"\x93\x01\n" +
+	"\aposting\x18\x01 \x01(\v2\x19.abacus.ledger.v1.PostingB\x06\xbaH\x03\xc8\x01\x01R\aposting\x12;\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tB\x12\xbaH\x0fr\r\x18\xc8\x012\b^[!-~]*$R\x0eidempotencyKey\"\x93\x01\n" +
 	"\x11PostEntryResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.abacus.ledger.v1.EntryR\x05entry\x123\n" +
 	"\abalance\x18\x02 \x01(\v2\x19.abacus.ledger.v1.BalanceR\abalance\x12\x1a\n" +
-	"\breplayed\x18\x03 \x01(\bR\breplayed\"\x90\x01\n" +
+	"\breplayed\x18\x03 \x01(\bR\breplayed\"\x9a\x01\n" +
 	"\x17BatchPostEntriesRequest\x12B\n" +
-	"\bpostings\x18\x01 \x03(\v2\x19.abacus.ledger.v1.PostingB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\bpostings\x121\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0eidempotencyKey\"\xa0\x01\n" +
+	"\bpostings\x18\x01 \x03(\v2\x19.abacus.ledger.v1.PostingB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\bpostings\x12;\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tB\x12\xbaH\x0fr\r\x18\xc8\x012\b^[!-~]*$R\x0eidempotencyKey\"\xa0\x01\n" +
 	"\x18BatchPostEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.abacus.ledger.v1.EntryR\aentries\x125\n" +
 	"\bbalances\x18\x02 \x03(\v2\x19.abacus.ledger.v1.BalanceR\bbalances\x12\x1a\n" +
@@ -1249,14 +1361,22 @@ const file_abacus_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"]\n" +
 	"\x14WatchEntriesResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.abacus.ledger.v1.EntryR\x05entry\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor2\xa5\x06\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"8\n" +
+	"\x14GetStreamHeadRequest\x12 \n" +
+	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"\xbd\x01\n" +
+	"\x15GetStreamHeadResponse\x12\x1f\n" +
+	"\vhead_cursor\x18\x01 \x01(\tR\n" +
+	"headCursor\x120\n" +
+	"\x14entries_after_cursor\x18\x02 \x01(\x03R\x12entriesAfterCursor\x12Q\n" +
+	"\x17first_after_cursor_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14firstAfterCursorTime2\x95\a\n" +
 	"\rLedgerService\x12\x92\x01\n" +
 	"\tPostEntry\x12\".abacus.ledger.v1.PostEntryRequest\x1a#.abacus.ledger.v1.PostEntryResponse\"<\x82\xd3\xe4\x93\x026:\aposting\"+/v1/customers/{posting.customer_id}/entries\x12\x8b\x01\n" +
-	"\x10BatchPostEntries\x12).abacus.ledger.v1.BatchPostEntriesRequest\x1a*.abacus.ledger.v1.BatchPostEntriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/entries:batchPost\x12\x87\x01\n" +
-	"\vListEntries\x12$.abacus.ledger.v1.ListEntriesRequest\x1a%.abacus.ledger.v1.ListEntriesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/customers/{customer_id}/entries\x12\x88\x01\n" +
-	"\vGetBalances\x12$.abacus.ledger.v1.GetBalancesRequest\x1a%.abacus.ledger.v1.GetBalancesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/balances\x12{\n" +
-	"\x0eListCurrencies\x12'.abacus.ledger.v1.ListCurrenciesRequest\x1a(.abacus.ledger.v1.ListCurrenciesResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/currencies\x12_\n" +
-	"\fWatchEntries\x12%.abacus.ledger.v1.WatchEntriesRequest\x1a&.abacus.ledger.v1.WatchEntriesResponse0\x01BHZFgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1;ledgerv1b\x06proto3"
+	"\x10BatchPostEntries\x12).abacus.ledger.v1.BatchPostEntriesRequest\x1a*.abacus.ledger.v1.BatchPostEntriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/entries:batchPost\x12\x8a\x01\n" +
+	"\vListEntries\x12$.abacus.ledger.v1.ListEntriesRequest\x1a%.abacus.ledger.v1.ListEntriesResponse\".\x82\xd3\xe4\x93\x02%\x12#/v1/customers/{customer_id}/entries\x90\x02\x01\x12\x8b\x01\n" +
+	"\vGetBalances\x12$.abacus.ledger.v1.GetBalancesRequest\x1a%.abacus.ledger.v1.GetBalancesResponse\"/\x82\xd3\xe4\x93\x02&\x12$/v1/customers/{customer_id}/balances\x90\x02\x01\x12~\n" +
+	"\x0eListCurrencies\x12'.abacus.ledger.v1.ListCurrenciesRequest\x1a(.abacus.ledger.v1.ListCurrenciesResponse\"\x19\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/currencies\x90\x02\x01\x12_\n" +
+	"\fWatchEntries\x12%.abacus.ledger.v1.WatchEntriesRequest\x1a&.abacus.ledger.v1.WatchEntriesResponse0\x01\x12e\n" +
+	"\rGetStreamHead\x12&.abacus.ledger.v1.GetStreamHeadRequest\x1a'.abacus.ledger.v1.GetStreamHeadResponse\"\x03\x90\x02\x01BHZFgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1;ledgerv1b\x06proto3"
 
 var (
 	file_abacus_ledger_v1_ledger_proto_rawDescOnce sync.Once
@@ -1270,7 +1390,7 @@ func file_abacus_ledger_v1_ledger_proto_rawDescGZIP() []byte {
 	return file_abacus_ledger_v1_ledger_proto_rawDescData
 }
 
-var file_abacus_ledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_abacus_ledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_abacus_ledger_v1_ledger_proto_goTypes = []any{
 	(*Posting)(nil),                  // 0: abacus.ledger.v1.Posting
 	(*Entry)(nil),                    // 1: abacus.ledger.v1.Entry
@@ -1289,11 +1409,13 @@ var file_abacus_ledger_v1_ledger_proto_goTypes = []any{
 	(*ListCurrenciesResponse)(nil),   // 14: abacus.ledger.v1.ListCurrenciesResponse
 	(*WatchEntriesRequest)(nil),      // 15: abacus.ledger.v1.WatchEntriesRequest
 	(*WatchEntriesResponse)(nil),     // 16: abacus.ledger.v1.WatchEntriesResponse
-	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
+	(*GetStreamHeadRequest)(nil),     // 17: abacus.ledger.v1.GetStreamHeadRequest
+	(*GetStreamHeadResponse)(nil),    // 18: abacus.ledger.v1.GetStreamHeadResponse
+	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
 }
 var file_abacus_ledger_v1_ledger_proto_depIdxs = []int32{
-	17, // 0: abacus.ledger.v1.Entry.post_time:type_name -> google.protobuf.Timestamp
-	17, // 1: abacus.ledger.v1.Balance.update_time:type_name -> google.protobuf.Timestamp
+	19, // 0: abacus.ledger.v1.Entry.post_time:type_name -> google.protobuf.Timestamp
+	19, // 1: abacus.ledger.v1.Balance.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: abacus.ledger.v1.PostEntryRequest.posting:type_name -> abacus.ledger.v1.Posting
 	1,  // 3: abacus.ledger.v1.PostEntryResponse.entry:type_name -> abacus.ledger.v1.Entry
 	2,  // 4: abacus.ledger.v1.PostEntryResponse.balance:type_name -> abacus.ledger.v1.Balance
@@ -1305,23 +1427,26 @@ var file_abacus_ledger_v1_ledger_proto_depIdxs = []int32{
 	2,  // 10: abacus.ledger.v1.GetBalancesResponse.balances:type_name -> abacus.ledger.v1.Balance
 	4,  // 11: abacus.ledger.v1.ListCurrenciesResponse.currencies:type_name -> abacus.ledger.v1.Currency
 	1,  // 12: abacus.ledger.v1.WatchEntriesResponse.entry:type_name -> abacus.ledger.v1.Entry
-	5,  // 13: abacus.ledger.v1.LedgerService.PostEntry:input_type -> abacus.ledger.v1.PostEntryRequest
-	7,  // 14: abacus.ledger.v1.LedgerService.BatchPostEntries:input_type -> abacus.ledger.v1.BatchPostEntriesRequest
-	9,  // 15: abacus.ledger.v1.LedgerService.ListEntries:input_type -> abacus.ledger.v1.ListEntriesRequest
-	11, // 16: abacus.ledger.v1.LedgerService.GetBalances:input_type -> abacus.ledger.v1.GetBalancesRequest
-	13, // 17: abacus.ledger.v1.LedgerService.ListCurrencies:input_type -> abacus.ledger.v1.ListCurrenciesRequest
-	15, // 18: abacus.ledger.v1.LedgerService.WatchEntries:input_type -> abacus.ledger.v1.WatchEntriesRequest
-	6,  // 19: abacus.ledger.v1.LedgerService.PostEntry:output_type -> abacus.ledger.v1.PostEntryResponse
-	8,  // 20: abacus.ledger.v1.LedgerService.BatchPostEntries:output_type -> abacus.ledger.v1.BatchPostEntriesResponse
-	10, // 21: abacus.ledger.v1.LedgerService.ListEntries:output_type -> abacus.ledger.v1.ListEntriesResponse
-	12, // 22: abacus.ledger.v1.LedgerService.GetBalances:output_type -> abacus.ledger.v1.GetBalancesResponse
-	14, // 23: abacus.ledger.v1.LedgerService.ListCurrencies:output_type -> abacus.ledger.v1.ListCurrenciesResponse
-	16, // 24: abacus.ledger.v1.LedgerService.WatchEntries:output_type -> abacus.ledger.v1.WatchEntriesResponse
-	19, // [19:25] is the sub-list for method output_type
-	13, // [13:19] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	19, // 13: abacus.ledger.v1.GetStreamHeadResponse.first_after_cursor_time:type_name -> google.protobuf.Timestamp
+	5,  // 14: abacus.ledger.v1.LedgerService.PostEntry:input_type -> abacus.ledger.v1.PostEntryRequest
+	7,  // 15: abacus.ledger.v1.LedgerService.BatchPostEntries:input_type -> abacus.ledger.v1.BatchPostEntriesRequest
+	9,  // 16: abacus.ledger.v1.LedgerService.ListEntries:input_type -> abacus.ledger.v1.ListEntriesRequest
+	11, // 17: abacus.ledger.v1.LedgerService.GetBalances:input_type -> abacus.ledger.v1.GetBalancesRequest
+	13, // 18: abacus.ledger.v1.LedgerService.ListCurrencies:input_type -> abacus.ledger.v1.ListCurrenciesRequest
+	15, // 19: abacus.ledger.v1.LedgerService.WatchEntries:input_type -> abacus.ledger.v1.WatchEntriesRequest
+	17, // 20: abacus.ledger.v1.LedgerService.GetStreamHead:input_type -> abacus.ledger.v1.GetStreamHeadRequest
+	6,  // 21: abacus.ledger.v1.LedgerService.PostEntry:output_type -> abacus.ledger.v1.PostEntryResponse
+	8,  // 22: abacus.ledger.v1.LedgerService.BatchPostEntries:output_type -> abacus.ledger.v1.BatchPostEntriesResponse
+	10, // 23: abacus.ledger.v1.LedgerService.ListEntries:output_type -> abacus.ledger.v1.ListEntriesResponse
+	12, // 24: abacus.ledger.v1.LedgerService.GetBalances:output_type -> abacus.ledger.v1.GetBalancesResponse
+	14, // 25: abacus.ledger.v1.LedgerService.ListCurrencies:output_type -> abacus.ledger.v1.ListCurrenciesResponse
+	16, // 26: abacus.ledger.v1.LedgerService.WatchEntries:output_type -> abacus.ledger.v1.WatchEntriesResponse
+	18, // 27: abacus.ledger.v1.LedgerService.GetStreamHead:output_type -> abacus.ledger.v1.GetStreamHeadResponse
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_abacus_ledger_v1_ledger_proto_init() }
@@ -1336,7 +1461,7 @@ func file_abacus_ledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_abacus_ledger_v1_ledger_proto_rawDesc), len(file_abacus_ledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	LedgerService_GetBalances_FullMethodName      = "/abacus.ledger.v1.LedgerService/GetBalances"
 	LedgerService_ListCurrencies_FullMethodName   = "/abacus.ledger.v1.LedgerService/ListCurrencies"
 	LedgerService_WatchEntries_FullMethodName     = "/abacus.ledger.v1.LedgerService/WatchEntries"
+	LedgerService_GetStreamHead_FullMethodName    = "/abacus.ledger.v1.LedgerService/GetStreamHead"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -39,8 +40,21 @@ type LedgerServiceClient interface {
 	// the idempotency-key metadata (the HTTP Idempotency-Key header): the same
 	// key with the same posting returns the first result and writes nothing;
 	// with a different posting it is ALREADY_EXISTS.
+	//
+	// A key is 1 to 200 visible ASCII characters, U+0021 (!) to U+007E (~):
+	// letters, digits and punctuation; no spaces, control characters or
+	// non-ASCII. Any other key is INVALID_ARGUMENT, never dropped or changed.
+	//
+	// UNAVAILABLE means the posting may or may not have been written (the
+	// ledger could not be reached, the call's deadline passed, or the
+	// database was cut off during COMMIT): retry with the same key and the
+	// same posting, which answers the first result if it was written. A
+	// caller without a key cannot retry safely; it should read the customer's
+	// entries (ListEntries) to learn whether the posting is there before
+	// posting again.
 	PostEntry(ctx context.Context, in *PostEntryRequest, opts ...grpc.CallOption) (*PostEntryResponse, error)
-	// BatchPostEntries posts several entries atomically: all or none.
+	// BatchPostEntries posts several entries atomically: all or none. Keys and
+	// UNAVAILABLE as for PostEntry.
 	BatchPostEntries(ctx context.Context, in *BatchPostEntriesRequest, opts ...grpc.CallOption) (*BatchPostEntriesResponse, error)
 	// ListEntries lists a customer's entries, newest first, with keyset pagination.
 	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
@@ -53,6 +67,10 @@ type LedgerServiceClient interface {
 	// ones live. Each entry is delivered exactly once, in an order consistent
 	// with each balance's chain.
 	WatchEntries(ctx context.Context, in *WatchEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEntriesResponse], error)
+	// GetStreamHead tells where the tenant's change stream ends now, and how
+	// far a cursor is behind that end: a follower's true lag, which it cannot
+	// see from the entries it has received.
+	GetStreamHead(ctx context.Context, in *GetStreamHeadRequest, opts ...grpc.CallOption) (*GetStreamHeadResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -132,6 +150,16 @@ func (c *ledgerServiceClient) WatchEntries(ctx context.Context, in *WatchEntries
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LedgerService_WatchEntriesClient = grpc.ServerStreamingClient[WatchEntriesResponse]
 
+func (c *ledgerServiceClient) GetStreamHead(ctx context.Context, in *GetStreamHeadRequest, opts ...grpc.CallOption) (*GetStreamHeadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStreamHeadResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetStreamHead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -144,8 +172,21 @@ type LedgerServiceServer interface {
 	// the idempotency-key metadata (the HTTP Idempotency-Key header): the same
 	// key with the same posting returns the first result and writes nothing;
 	// with a different posting it is ALREADY_EXISTS.
+	//
+	// A key is 1 to 200 visible ASCII characters, U+0021 (!) to U+007E (~):
+	// letters, digits and punctuation; no spaces, control characters or
+	// non-ASCII. Any other key is INVALID_ARGUMENT, never dropped or changed.
+	//
+	// UNAVAILABLE means the posting may or may not have been written (the
+	// ledger could not be reached, the call's deadline passed, or the
+	// database was cut off during COMMIT): retry with the same key and the
+	// same posting, which answers the first result if it was written. A
+	// caller without a key cannot retry safely; it should read the customer's
+	// entries (ListEntries) to learn whether the posting is there before
+	// posting again.
 	PostEntry(context.Context, *PostEntryRequest) (*PostEntryResponse, error)
-	// BatchPostEntries posts several entries atomically: all or none.
+	// BatchPostEntries posts several entries atomically: all or none. Keys and
+	// UNAVAILABLE as for PostEntry.
 	BatchPostEntries(context.Context, *BatchPostEntriesRequest) (*BatchPostEntriesResponse, error)
 	// ListEntries lists a customer's entries, newest first, with keyset pagination.
 	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
@@ -158,6 +199,10 @@ type LedgerServiceServer interface {
 	// ones live. Each entry is delivered exactly once, in an order consistent
 	// with each balance's chain.
 	WatchEntries(*WatchEntriesRequest, grpc.ServerStreamingServer[WatchEntriesResponse]) error
+	// GetStreamHead tells where the tenant's change stream ends now, and how
+	// far a cursor is behind that end: a follower's true lag, which it cannot
+	// see from the entries it has received.
+	GetStreamHead(context.Context, *GetStreamHeadRequest) (*GetStreamHeadResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -185,6 +230,9 @@ func (UnimplementedLedgerServiceServer) ListCurrencies(context.Context, *ListCur
 }
 func (UnimplementedLedgerServiceServer) WatchEntries(*WatchEntriesRequest, grpc.ServerStreamingServer[WatchEntriesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchEntries not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetStreamHead(context.Context, *GetStreamHeadRequest) (*GetStreamHeadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStreamHead not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -308,6 +356,24 @@ func _LedgerService_WatchEntries_Handler(srv interface{}, stream grpc.ServerStre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LedgerService_WatchEntriesServer = grpc.ServerStreamingServer[WatchEntriesResponse]
 
+func _LedgerService_GetStreamHead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStreamHeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetStreamHead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetStreamHead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetStreamHead(ctx, req.(*GetStreamHeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -334,6 +400,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCurrencies",
 			Handler:    _LedgerService_ListCurrencies_Handler,
+		},
+		{
+			MethodName: "GetStreamHead",
+			Handler:    _LedgerService_GetStreamHead_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

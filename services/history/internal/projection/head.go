@@ -1,0 +1,98 @@
+package projection
+
+import (
+	"context"
+	"time"
+
+	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/history/internal/history"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+)
+
+// head is what a follower last learned of the ledger's stream head. The
+// stream itself cannot tell a follower how far behind it is: entries it
+// has not received are invisible to it, for instance while it cannot reach
+// the ledger that others still post to. So the follower asks the ledger.
+type head struct {
+	read       time.Time // when; zero if never
+	behind     int64     // entries after the follower's cursor then
+	firstAfter time.Time // post time of the first of them
+	advanced   int64     // the follower's advanced count then
+}
+
+// headTimeout bounds one read of the head: a ledger that cannot answer in
+// that time leaves the last reading in place, with its time.
+const headTimeout = 2 * time.Second
+
+// watchHead reads the ledger's head every HeadPoll until ctx ends.
+func (f *follower) watchHead(ctx context.Context) {
+	tick := time.NewTicker(f.p.cfg.HeadPoll)
+	defer tick.Stop()
+	for {
+		if err := f.readHead(ctx); err != nil && ctx.Err() == nil {
+			f.log.Debug("cannot read the ledger's stream head", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// readHead asks the ledger how far the follower's cursor is behind.
+func (f *follower) readHead(ctx context.Context) error {
+	f.mu.Lock()
+	cursor, advanced := f.cursor, f.advanced
+	f.mu.Unlock()
+	h, err := f.p.readHead(ctx, f.tenant, cursor)
+	if err != nil {
+		return err
+	}
+	h.advanced = advanced
+	f.mu.Lock()
+	f.head = h
+	f.mu.Unlock()
+	return nil
+}
+
+// readHead reads the tenant's stream head from the ledger, measured from
+// cursor.
+func (p *Projector) readHead(ctx context.Context, tenantID, cursor string) (head, error) {
+	ctx, cancel := context.WithTimeout(tenancy.WithTenant(ctx, tenantID), headTimeout)
+	defer cancel()
+	resp, err := p.ledger.GetStreamHead(ctx, &ledgerv1.GetStreamHeadRequest{Cursor: cursor})
+	if err != nil {
+		return head{}, err
+	}
+	h := head{read: time.Now(), behind: resp.GetEntriesAfterCursor()}
+	if t := resp.GetFirstAfterCursorTime(); t != nil {
+		h.firstAfter = t.AsTime()
+	}
+	return h, nil
+}
+
+// Lag implements history.LagSource. For a tenant this replica follows, the
+// head is read afresh (the last reading stands when the ledger does not
+// answer); for another, the stored cursor is measured against the head.
+func (p *Projector) Lag(ctx context.Context, tenantID string) (history.Lag, error) {
+	p.mu.Lock()
+	r, ok := p.followers[tenantID]
+	p.mu.Unlock()
+	if ok {
+		_ = r.f.readHead(ctx)
+		return r.f.lag(time.Now()), nil
+	}
+	cursor, _, _, err := p.store.StoredCursor(ctx, tenantID)
+	if err != nil {
+		return history.Lag{}, err
+	}
+	l := history.Lag{Cursor: cursor}
+	if h, err := p.readHead(ctx, tenantID, cursor); err == nil {
+		l.HeadTime, l.EntriesBehind = h.read, h.behind
+		if h.behind > 0 && !h.firstAfter.IsZero() {
+			l.TimeBehind = max(h.read.Sub(h.firstAfter), 0)
+		}
+	}
+	return l, nil
+}
