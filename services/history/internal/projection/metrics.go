@@ -23,6 +23,7 @@ type metrics struct {
 	secondsBehind *prometheus.Desc
 	applied       *prometheus.Desc
 	connected     *prometheus.Desc
+	downSeconds   *prometheus.Desc
 	followers     *prometheus.Desc
 }
 
@@ -48,13 +49,15 @@ func newMetrics(p *Projector) *metrics {
 			Name: "history_projection_duplicate_entries_total", Help: "Streamed entries already present, skipped (the stream promises none).",
 		}),
 		entriesBehind: prometheus.NewDesc("history_projection_lag_entries",
-			"Entries received from the ledger and not applied yet (a lower bound of the lag).", tenant, nil),
+			"Entries the ledger has committed that the projection has not applied, against the ledger's stream head (read every second).", tenant, nil),
 		secondsBehind: prometheus.NewDesc("history_projection_lag_seconds",
-			"Age of the oldest entry received from the ledger and not applied yet; 0 when caught up.", tenant, nil),
+			"Age of the oldest committed entry the projection has not applied; 0 when caught up.", tenant, nil),
 		applied: prometheus.NewDesc("history_projection_applied_entries_total",
 			"Entries applied by this replica since it started following the tenant.", tenant, nil),
 		connected: prometheus.NewDesc("history_projection_stream_up",
 			"1 while the tenant's ledger stream is open.", tenant, nil),
+		downSeconds: prometheus.NewDesc("history_projection_stream_down_seconds",
+			"How long the tenant's ledger stream has been down; 0 while it is open.", tenant, nil),
 		followers: prometheus.NewDesc("history_projection_tenants",
 			"Tenants this replica projects.", nil, nil),
 	}
@@ -77,6 +80,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.secondsBehind
 	ch <- m.applied
 	ch <- m.connected
+	ch <- m.downSeconds
 	ch <- m.followers
 }
 
@@ -87,13 +91,16 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.followers, prometheus.GaugeValue, float64(len(fs)))
 	for id, f := range fs {
 		l := f.lag(now)
-		up := 0.0
-		if f.connected.Load() {
+		up, down := 0.0, 0.0
+		if l.Connected {
 			up = 1
+		} else if !l.DisconnectedSince.IsZero() {
+			down = now.Sub(l.DisconnectedSince).Seconds()
 		}
 		ch <- prometheus.MustNewConstMetric(m.entriesBehind, prometheus.GaugeValue, float64(l.EntriesBehind), id)
 		ch <- prometheus.MustNewConstMetric(m.secondsBehind, prometheus.GaugeValue, l.TimeBehind.Seconds(), id)
 		ch <- prometheus.MustNewConstMetric(m.applied, prometheus.CounterValue, float64(f.applied.Load()), id)
 		ch <- prometheus.MustNewConstMetric(m.connected, prometheus.GaugeValue, up, id)
+		ch <- prometheus.MustNewConstMetric(m.downSeconds, prometheus.GaugeValue, down, id)
 	}
 }

@@ -240,7 +240,7 @@ func TestMetricsAreRegistered(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, n := range []string{"history_projection_lag_seconds", "history_projection_lag_entries", "history_projection_applied_entries_total", "history_projection_tenants", "history_projection_batch_entries"} {
+	for _, n := range []string{"history_projection_lag_seconds", "history_projection_lag_entries", "history_projection_stream_down_seconds", "history_projection_applied_entries_total", "history_projection_tenants", "history_projection_batch_entries"} {
 		if !names[n] {
 			t.Errorf("metric %s missing (have %v)", n, names)
 		}
