@@ -264,15 +264,18 @@ func stopAll(procs []*process, say func(string, ...any)) {
 	}
 }
 
+// waitServing polls the gRPC health check until it answers SERVING. Each
+// check dials afresh: a connection that failed while the process was not
+// yet listening would wait out its reconnect backoff (a second or more)
+// and report the process ready late.
 func waitServing(ctx context.Context, p *process, target string) error {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	hc := healthpb.NewHealthClient(conn)
 	return poll(ctx, p, func(ctx context.Context) error {
-		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil {
 			return err
 		}
