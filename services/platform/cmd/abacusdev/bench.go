@@ -85,7 +85,6 @@ func startBenchStack(ctx context.Context, binDir string) (*stack, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "--> "+format+"\n", a...) }
 	s, err := startStack(ctx, stackOptions{binDir: binDir, dataDir: dir, host: "127.0.0.1", gatewayPort: 18080, pgPort: 55329, say: say,
 		extraEnv: []string{"ABACUS_LOG_LEVEL=warn", "ABACUS_AUTH_FAILURE_BURST=1000000"}})
 	if err != nil {
@@ -94,6 +93,9 @@ func startBenchStack(ctx context.Context, binDir string) (*stack, func(), error)
 	}
 	return s, func() { s.stop(); os.RemoveAll(dir) }, nil
 }
+
+// say reports a step of a benchmark or a chaos run on stderr.
+func say(format string, a ...any) { fmt.Fprintf(os.Stderr, "--> "+format+"\n", a...) }
 
 // loadResult summarises one closed-loop load run.
 type loadResult struct {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"runtime"
 	"time"
 
@@ -49,7 +48,6 @@ func benchCustomer(ctx context.Context, args []string) error {
 		return err
 	}
 	seeding := time.Since(start)
-	say := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "--> "+format+"\n", a...) }
 	say("seeded %d customers in %s (%.0f creates/s over gRPC, %d clients)", seed, seeding.Round(time.Millisecond),
 		float64(seed)/seeding.Seconds(), f.clients)
 

@@ -6,6 +6,9 @@
 //	    run the whole system locally
 //	abacusdev bench [NAME [flags]]
 //	    start the system on a throwaway PostgreSQL and measure it
+//	abacusdev chaos [flags]
+//	    post through the gateway while killing the ledger and crashing
+//	    PostgreSQL, then check that nothing was lost or doubled
 package main
 
 import (
@@ -20,7 +23,8 @@ import (
 const usage = `usage:
   abacusdev with-postgres [--data DIR] -- CMD ARGS...
   abacusdev run [flags]
-  abacusdev bench [NAME [flags]]`
+  abacusdev bench [NAME [flags]]
+  abacusdev chaos [-short] [-duration D] [-clients N] [-kills N] [-interval D] [flags]`
 
 // exitCodeError makes the process exit with code without printing anything:
 // the child whose status it carries has already reported its own failure.
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 		return runStack(ctx, args)
 	case "bench":
 		return runBench(ctx, args)
+	case "chaos":
+		return runChaos(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil
