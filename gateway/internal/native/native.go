@@ -10,19 +10,24 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/proto/openapi"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/idemkey"
 )
 
 // Clients are the services the native API exposes.
@@ -32,13 +37,24 @@ type Clients struct {
 	History  historyv1.HistoryServiceClient
 }
 
+const idempotencyKeyHeader = "Idempotency-Key"
+
 // Handler is the native API.
 type Handler struct {
 	mux       *runtime.ServeMux
 	marshaler runtime.Marshaler
+	routes    routes
 	guard     *auth.Guard
 	log       *slog.Logger
 }
+
+// Plain answers for failures that are not the caller's doing; the detail
+// goes to the log.
+const (
+	msgUnavailable = "The service is temporarily unavailable; retry later. " +
+		"A posting can be retried safely with the same Idempotency-Key."
+	msgInternal = "internal error"
+)
 
 // RequestIDFunc returns the request id the gateway assigned to a request.
 type RequestIDFunc func(ctx context.Context) string
@@ -46,12 +62,21 @@ type RequestIDFunc func(ctx context.Context) string
 // New registers the generated handlers of the three services. requestID is
 // forwarded to the services as x-request-id metadata.
 func New(c Clients, guard *auth.Guard, requestID RequestIDFunc, log *slog.Logger) (*Handler, error) {
-	marshaler := &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	rs, err := parseRoutes(openapi.Document)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		marshaler: &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		},
+		routes: rs,
+		guard:  guard,
+		log:    log,
 	}
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, h.marshaler),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
 			// The runtime replaces the outgoing metadata of the context with
@@ -61,7 +86,14 @@ func New(c Clients, guard *auth.Guard, requestID RequestIDFunc, log *slog.Logger
 		// One way to name a method is enough; the override header only widens
 		// what a proxy in front of us has to understand.
 		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithErrorHandler(h.callError),
+		runtime.WithRoutingErrorHandler(h.routingError),
+		// The services' response metadata (content-type and the like) is
+		// theirs, not part of the API: no Grpc-Metadata-* headers.
+		runtime.WithOutgoingHeaderMatcher(noMetadata),
+		runtime.WithOutgoingTrailerMatcher(noMetadata),
 	)
+	h.mux = mux
 	// The context only scopes the registration itself; each call uses its
 	// request's context.
 	ctx := context.Background()
@@ -74,14 +106,16 @@ func New(c Clients, guard *auth.Guard, requestID RequestIDFunc, log *slog.Logger
 	if err := historyv1.RegisterHistoryServiceHandlerClient(ctx, mux, c.History); err != nil {
 		return nil, fmt.Errorf("register history handlers: %w", err)
 	}
-	return &Handler{mux: mux, marshaler: marshaler, guard: guard, log: log}, nil
+	return h, nil
 }
+
+func noMetadata(string) (string, bool) { return "", false }
 
 // incomingHeader forwards only Idempotency-Key. Everything else a client
 // sends stays at the gateway; above all a client-supplied tenant header must
 // never reach a service.
 func incomingHeader(key string) (string, bool) {
-	if http.CanonicalHeaderKey(key) == "Idempotency-Key" {
+	if http.CanonicalHeaderKey(key) == idempotencyKeyHeader {
 		return "idempotency-key", true
 	}
 	return "", false
@@ -104,6 +138,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// error); this is the client's mistake, so say which parameter.
 	if field, ok := invalidUTF8(r); ok {
 		h.writeStatus(w, r, http.StatusBadRequest, status.New(codes.InvalidArgument, field+": must be valid UTF-8"))
+		return
+	}
+	// The runtime would drop a key that is not ASCII, with only a log line,
+	// and a retry would then post twice; refuse it before anything is sent.
+	if st := checkIdempotencyKey(r.Header); st != nil {
+		h.writeStatus(w, r, http.StatusBadRequest, st)
 		return
 	}
 	r = r.Clone(ctx)
@@ -135,6 +175,69 @@ func invalidUTF8(r *http.Request) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// checkIdempotencyKey refuses an Idempotency-Key header that breaks
+// idemkey's rule or is sent more than once; nil when it is fine or absent.
+func checkIdempotencyKey(header http.Header) *status.Status {
+	var keys []string
+	for name, vs := range header {
+		if http.CanonicalHeaderKey(name) == idempotencyKeyHeader {
+			keys = append(keys, vs...)
+		}
+	}
+	rule := idemkey.Rule
+	switch {
+	case len(keys) == 0:
+		return nil
+	case len(keys) > 1:
+		rule = "must be sent at most once"
+	case idemkey.Valid(keys[0]):
+		return nil
+	}
+	st, err := status.New(codes.InvalidArgument, idempotencyKeyHeader+": "+rule).WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: idempotencyKeyHeader, Description: rule}},
+	})
+	if err != nil { // only a detail that cannot be marshaled fails
+		return status.New(codes.InvalidArgument, idempotencyKeyHeader+": "+rule)
+	}
+	return st
+}
+
+// callError answers the failure of a generated route. The caller's own
+// mistakes keep the service's (or the runtime's) message and details;
+// outages, timeouts, unknown outcomes and internal failures get a plain
+// message, their detail logged once by upstream.
+func (h *Handler) callError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	var routing *runtime.HTTPStatusError
+	if !errors.As(err, &routing) {
+		switch e := upstream.Sort(ctx, h.log, err); e.Kind {
+		case upstream.Unavailable:
+			err = status.Error(codes.Unavailable, msgUnavailable)
+		case upstream.Internal:
+			err = status.Error(codes.Internal, msgInternal)
+		default:
+			err = e.Status.Err()
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// routingError answers a path no route matches (404) and a method a
+// matching path does not have: 405, whose Allow lists the methods it has.
+func (h *Handler) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	if allow := h.routes.allowed(r.URL.Path); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+	} else {
+		// The document and the handlers come from the same annotations,
+		// which a test checks; this would be a build that broke that.
+		h.log.ErrorContext(ctx, "no OpenAPI route for a path the mux routes", "path", r.URL.Path)
+	}
+	h.writeStatus(w, r, http.StatusMethodNotAllowed, status.New(codes.Unimplemented, http.StatusText(http.StatusMethodNotAllowed)))
 }
 
 func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, err error) {
