@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -105,7 +106,10 @@ func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
 
 	streamCtx, cancel := context.WithCancel(tenancy.WithTenant(ctx, f.tenant))
 	defer cancel()
-	stream, err := f.p.ledger.WatchEntries(streamCtx, &ledgerv1.WatchEntriesRequest{Cursor: cursor})
+	// Wait for a ready connection rather than fail at once while it
+	// reconnects: the stream then opens the moment the ledger is back,
+	// without this loop's own backoff on top of the connection's.
+	stream, err := f.p.ledger.WatchEntries(streamCtx, &ledgerv1.WatchEntriesRequest{Cursor: cursor}, grpc.WaitForReady(true))
 	if err != nil {
 		return false, fmt.Errorf("watch entries: %w", err)
 	}
