@@ -5,6 +5,8 @@
 #   make check-generate  fail when committed generated code differs
 #   make lint            buf lint, buf format check, gofmt, go vet, staticcheck
 #   make bench           benchmarks of the running system (figures in README)
+#   make chaos           kill the ledger and crash PostgreSQL under load, then check
+#                        that no posting was lost or doubled (CHAOS_FLAGS=-short: CI's form)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,7 +27,7 @@ PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 
 .PHONY: help
 help:
-	@echo "make run | test | generate | check-generate | lint | build | tools"
+	@echo "make run | test | generate | check-generate | lint | bench | chaos | build | tools"
 
 # --- tools -------------------------------------------------------------------
 # Versions are pinned in .tools/*.mod (tool directives, kept out of the
@@ -98,6 +100,12 @@ run: build
 .PHONY: bench
 bench: build
 	$(BIN)/abacusdev bench $(BENCH)
+
+# The chaos run (README, "Chaos"): CHAOS_FLAGS="-short" is the form CI runs;
+# see `bin/abacusdev chaos -h` for the other flags.
+.PHONY: chaos
+chaos: build
+	$(BIN)/abacusdev chaos --bin $(BIN) $(CHAOS_FLAGS)
 
 .PHONY: test
 test: build $(KUSTOMIZE)

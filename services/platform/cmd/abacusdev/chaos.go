@@ -370,7 +370,10 @@ func (c *chaosRun) attempt(ctx context.Context, r *chaosRequest) (settled bool) 
 		}
 		class := fmt.Sprintf("HTTP %d", resp.StatusCode)
 		if json.Unmarshal(body, &st) == nil && st.Code != 0 {
-			class += fmt.Sprintf(" code %d: %.100s", st.Code, st.Message)
+			if len(st.Message) > 110 {
+				st.Message = st.Message[:110] + "…"
+			}
+			class += fmt.Sprintf(" code %d: %s", st.Code, st.Message)
 		}
 		c.failed(class, string(body))
 		return false
