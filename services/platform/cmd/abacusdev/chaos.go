@@ -370,8 +370,8 @@ func (c *chaosRun) attempt(ctx context.Context, r *chaosRequest) (settled bool) 
 		}
 		class := fmt.Sprintf("HTTP %d", resp.StatusCode)
 		if json.Unmarshal(body, &st) == nil && st.Code != 0 {
-			if len(st.Message) > 110 {
-				st.Message = st.Message[:110] + "…"
+			if r := []rune(st.Message); len(r) > 110 {
+				st.Message = string(r[:110]) + "…"
 			}
 			class += fmt.Sprintf(" code %d: %s", st.Code, st.Message)
 		}
