@@ -93,9 +93,9 @@ func TestGetStreamHead(t *testing.T) {
 		cursor string
 		want   *ledgerv1.GetStreamHeadResponse
 	}{
-		{"", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4", EntriesAfterCursor: 4, FirstAfterCursorTime: posted[0].GetPostTime()}},
-		{"s1.1", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4", EntriesAfterCursor: 3, FirstAfterCursorTime: posted[1].GetPostTime()}},
-		{"s1.4", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4"}},
+		{"", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4", HeadEntryId: posted[3].GetEntryId(), EntriesAfterCursor: 4, FirstAfterCursorTime: posted[0].GetPostTime()}},
+		{"s1.1", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4", HeadEntryId: posted[3].GetEntryId(), EntriesAfterCursor: 3, FirstAfterCursorTime: posted[1].GetPostTime()}},
+		{"s1.4", &ledgerv1.GetStreamHeadResponse{HeadCursor: "s1.4", HeadEntryId: posted[3].GetEntryId()}},
 	}
 	for _, tt := range tests {
 		got, err := f.client.GetStreamHead(f.a, &ledgerv1.GetStreamHeadRequest{Cursor: tt.cursor})
@@ -122,5 +122,39 @@ func TestOutcomeUnknownIsRetryable(t *testing.T) {
 	st := status.Convert(err)
 	if st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "same idempotency key") {
 		t.Errorf("status = %v; want UNAVAILABLE advising a retry with the same key", st)
+	}
+}
+
+// The stream marks the entries that the same transaction continues, so a
+// follower can keep an atomic batch whole.
+func TestWatchEntriesMarksTransactions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if _, err := f.client.PostEntry(f.a, &ledgerv1.PostEntryRequest{Posting: pay(1, "USD", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.BatchPostEntries(f.a, &ledgerv1.BatchPostEntriesRequest{
+		Postings: []*ledgerv1.Posting{pay(1, "USD", "1"), pay(2, "USD", "2"), pay(1, "EUR", "3")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.PostEntry(f.a, &ledgerv1.PostEntryRequest{Posting: pay(2, "USD", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.a)
+	defer cancel()
+	stream, err := f.client.WatchEntries(ctx, &ledgerv1.WatchEntriesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for range 5 {
+		r, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.GetContinues())
+	}
+	if want := []bool{false, true, true, false, false}; !cmp.Equal(want, got) {
+		t.Errorf("continues = %v, want %v (the batch's first two entries continue)", got, want)
 	}
 }

@@ -217,7 +217,7 @@ func (s *Server) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc.Ser
 		return toStatus(ctx, s.log, err)
 	}
 	err = s.svc.Watch(ctx, tenantID, after, func(e ledger.Entry) error {
-		if err := stream.Send(&ledgerv1.WatchEntriesResponse{Entry: entryToProto(e), Cursor: encodeCursor(e.StreamSeq)}); err != nil {
+		if err := stream.Send(&ledgerv1.WatchEntriesResponse{Entry: entryToProto(e), Cursor: encodeCursor(e.StreamSeq), Continues: e.Continues}); err != nil {
 			return sendError{err}
 		}
 		return nil
@@ -243,7 +243,7 @@ func (s *Server) GetStreamHead(ctx context.Context, req *ledgerv1.GetStreamHeadR
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
-	resp := &ledgerv1.GetStreamHeadResponse{EntriesAfterCursor: h.Behind}
+	resp := &ledgerv1.GetStreamHeadResponse{EntriesAfterCursor: h.Behind, HeadEntryId: h.LastEntryID}
 	if h.LastSeq > 0 {
 		resp.HeadCursor = encodeCursor(h.LastSeq)
 	}

@@ -333,7 +333,7 @@ func entryOf(r store.Entry) Entry {
 		ID: r.EntryID, StreamSeq: r.StreamSeq, BalanceID: r.BalanceID, CustomerID: r.CustomerID,
 		Currency: r.Currency, Scale: r.Scale, WebsiteID: r.WebsiteID, Kind: Kind(r.Kind), Action: r.Action,
 		Delta: r.Delta, BalanceAfter: r.BalanceAfter, IdempotencyKey: r.IdempotencyKey, Comment: r.Comment,
-		NotifyCustomer: r.NotifyCustomer, PostTime: r.PostTime,
+		NotifyCustomer: r.NotifyCustomer, PostTime: r.PostTime, Continues: r.Continues,
 	}
 }
 

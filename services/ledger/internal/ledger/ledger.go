@@ -84,6 +84,9 @@ type Entry struct {
 	Comment        string
 	NotifyCustomer bool
 	PostTime       time.Time
+	// Continues is true when the next entry of the stream belongs to the
+	// same transaction; only the stream sets it.
+	Continues bool
 }
 
 // Balance is the running balance of one (customer, currency, website).

@@ -196,6 +196,8 @@ func (s *Service) listen(ctx context.Context) {
 type StreamHead struct {
 	// LastSeq is the position of the last committed entry; 0 when none.
 	LastSeq int64
+	// LastEntryID is that entry's id; 0 when none.
+	LastEntryID int64
 	// Behind counts the committed entries after the position asked about.
 	Behind int64
 	// FirstAfter is the post time of the first of them; zero when none.
@@ -212,5 +214,5 @@ func (s *Service) StreamHead(ctx context.Context, tenantID string, afterSeq int6
 	if err != nil {
 		return StreamHead{}, err
 	}
-	return StreamHead{LastSeq: h.LastSeq, Behind: max(h.LastSeq-afterSeq, 0), FirstAfter: h.FirstAfter}, nil
+	return StreamHead{LastSeq: h.LastSeq, LastEntryID: h.LastEntryID, Behind: max(h.LastSeq-afterSeq, 0), FirstAfter: h.FirstAfter}, nil
 }

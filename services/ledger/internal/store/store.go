@@ -123,6 +123,9 @@ type Entry struct {
 	NotifyCustomer bool
 	PostTime       time.Time
 	Scale          int32
+	// Continues is true when the next entry of the stream was written by
+	// the same transaction; only ReadStream sets it.
+	Continues bool
 }
 
 // entryColumns is the select list scanEntry reads, over entries e joined
@@ -134,12 +137,18 @@ const entryColumns = `e.tenant_id::text, e.entry_id, e.stream_seq, e.balance_id,
 const entriesFrom = ` FROM ledger.entries e
 	JOIN ledger.currencies c ON c.tenant_id = e.tenant_id AND c.code = e.currency `
 
+// scanEntry reads entryColumns, and Continues when the row has one more
+// column.
 func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
 	var action, scale int16
-	err := row.Scan(&e.TenantID, &e.EntryID, &e.StreamSeq, &e.BalanceID, &e.CustomerID, &e.Currency,
+	dest := []any{&e.TenantID, &e.EntryID, &e.StreamSeq, &e.BalanceID, &e.CustomerID, &e.Currency,
 		&e.WebsiteID, &e.Kind, &action, &e.Delta, &e.BalanceAfter, &e.IdempotencyKey, &e.Comment,
-		&e.NotifyCustomer, &e.PostTime, &scale)
+		&e.NotifyCustomer, &e.PostTime, &scale}
+	if len(row.FieldDescriptions()) > len(dest) {
+		dest = append(dest, &e.Continues)
+	}
+	err := row.Scan(dest...)
 	e.Action, e.Scale = int32(action), int32(scale)
 	e.PostTime = e.PostTime.UTC()
 	return e, err
@@ -174,9 +183,20 @@ func (s *Store) ListEntries(ctx context.Context, tenantID string, f EntryFilter,
 }
 
 // ReadStream returns up to limit of the tenant's entries after stream
-// sequence afterSeq, in stream order.
+// sequence afterSeq, in stream order, each with Continues set.
+//
+// A transaction's entries of one tenant take consecutive stream positions
+// and share the transaction's id (xmin), and they become visible together:
+// so an entry whose successor has its xmin is not the last of its
+// transaction. A follower that ends its own batches only where Continues
+// is false never applies part of a transaction, such as part of an atomic
+// batch. (Ids are reused after about four billion transactions; two
+// neighbouring entries of different transactions sharing one would only
+// join their transactions, never split one.)
 func (s *Store) ReadStream(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]Entry, error) {
-	return queryEntries(ctx, s.pool, "read stream", `SELECT `+entryColumns+entriesFrom+`
+	return queryEntries(ctx, s.pool, "read stream", `SELECT `+entryColumns+`,
+		EXISTS (SELECT 1 FROM ledger.entries n
+		        WHERE n.tenant_id = e.tenant_id AND n.stream_seq = e.stream_seq + 1 AND n.xmin = e.xmin)`+entriesFrom+`
 		WHERE e.tenant_id = $1 AND e.stream_seq > $2
 		ORDER BY e.stream_seq
 		LIMIT $3`, tenantID, afterSeq, limit)
@@ -234,27 +254,35 @@ type StreamHead struct {
 	// LastSeq is the stream position of the last committed entry; 0 when
 	// the tenant has none.
 	LastSeq int64
+	// LastEntryID is the id of the last committed entry; 0 when none.
+	LastEntryID int64
 	// FirstAfter is the post time of the entry just after the position
 	// asked about; zero when there is none.
 	FirstAfter time.Time
 }
 
-// StreamHead reads the tenant's stream counter and the entry after
-// afterSeq: two primary-key probes. Stream positions are dense (each
+// StreamHead reads the tenant's stream counter, its last entry and the
+// entry after afterSeq: three primary-key probes, in one snapshot. Stream positions are dense (each
 // posting transaction advances the counter by its entries, and a rollback
 // undoes the advance), so LastSeq - afterSeq entries follow afterSeq.
 func (s *Store) StreamHead(ctx context.Context, tenantID string, afterSeq int64) (StreamHead, error) {
 	var h StreamHead
 	var first *time.Time
+	var lastID *int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT coalesce((SELECT last_seq FROM ledger.streams WHERE tenant_id = $1), 0),
-		       (SELECT post_time FROM ledger.entries WHERE tenant_id = $1 AND stream_seq = $2 + 1)`,
-		tenantID, afterSeq).Scan(&h.LastSeq, &first)
+		SELECT h.last_seq,
+		       (SELECT entry_id FROM ledger.entries WHERE tenant_id = $1 AND stream_seq = h.last_seq),
+		       (SELECT post_time FROM ledger.entries WHERE tenant_id = $1 AND stream_seq = $2 + 1)
+		FROM (SELECT coalesce((SELECT last_seq FROM ledger.streams WHERE tenant_id = $1), 0) AS last_seq) h`,
+		tenantID, afterSeq).Scan(&h.LastSeq, &lastID, &first)
 	if err != nil {
 		return StreamHead{}, wrap(err, "read stream head")
 	}
 	if first != nil {
 		h.FirstAfter = first.UTC()
+	}
+	if lastID != nil {
+		h.LastEntryID = *lastID
 	}
 	return h, nil
 }

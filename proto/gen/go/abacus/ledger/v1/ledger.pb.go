@@ -1101,7 +1101,13 @@ type WatchEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Entry *Entry                 `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
 	// Resume after this entry by sending it back.
-	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// True when the next entry of the stream was written in the same
+	// transaction (for instance the rest of an atomic batch). A follower that
+	// applies what it receives in batches of its own ends them only after an
+	// entry with continues false, so that a reader never sees part of a
+	// transaction.
+	Continues     bool `protobuf:"varint,3,opt,name=continues,proto3" json:"continues,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1148,6 +1154,13 @@ func (x *WatchEntriesResponse) GetCursor() string {
 		return x.Cursor
 	}
 	return ""
+}
+
+func (x *WatchEntriesResponse) GetContinues() bool {
+	if x != nil {
+		return x.Continues
+	}
+	return false
 }
 
 type GetStreamHeadRequest struct {
@@ -1205,8 +1218,12 @@ type GetStreamHeadResponse struct {
 	// Post time of the first entry after the request's cursor; unset when
 	// there is none.
 	FirstAfterCursorTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=first_after_cursor_time,json=firstAfterCursorTime,proto3" json:"first_after_cursor_time,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The id of the stream's last committed entry; 0 when there is none. A
+	// reader that sees this entry in a projection fed by the stream in order
+	// sees every entry committed before the head was read.
+	HeadEntryId   int64 `protobuf:"varint,4,opt,name=head_entry_id,json=headEntryId,proto3" json:"head_entry_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStreamHeadResponse) Reset() {
@@ -1258,6 +1275,13 @@ func (x *GetStreamHeadResponse) GetFirstAfterCursorTime() *timestamppb.Timestamp
 		return x.FirstAfterCursorTime
 	}
 	return nil
+}
+
+func (x *GetStreamHeadResponse) GetHeadEntryId() int64 {
+	if x != nil {
+		return x.HeadEntryId
+	}
+	return 0
 }
 
 var File_abacus_ledger_v1_ledger_proto protoreflect.FileDescriptor
@@ -1358,17 +1382,19 @@ const file_abacus_ledger_v1_ledger_proto_rawDesc = "" +
 	"currencies\x18\x01 \x03(\v2\x1a.abacus.ledger.v1.CurrencyR\n" +
 	"currencies\"7\n" +
 	"\x13WatchEntriesRequest\x12 \n" +
-	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"]\n" +
+	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"{\n" +
 	"\x14WatchEntriesResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.abacus.ledger.v1.EntryR\x05entry\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"8\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1c\n" +
+	"\tcontinues\x18\x03 \x01(\bR\tcontinues\"8\n" +
 	"\x14GetStreamHeadRequest\x12 \n" +
-	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"\xbd\x01\n" +
+	"\x06cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06cursor\"\xe1\x01\n" +
 	"\x15GetStreamHeadResponse\x12\x1f\n" +
 	"\vhead_cursor\x18\x01 \x01(\tR\n" +
 	"headCursor\x120\n" +
 	"\x14entries_after_cursor\x18\x02 \x01(\x03R\x12entriesAfterCursor\x12Q\n" +
-	"\x17first_after_cursor_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14firstAfterCursorTime2\x95\a\n" +
+	"\x17first_after_cursor_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x14firstAfterCursorTime\x12\"\n" +
+	"\rhead_entry_id\x18\x04 \x01(\x03R\vheadEntryId2\x95\a\n" +
 	"\rLedgerService\x12\x92\x01\n" +
 	"\tPostEntry\x12\".abacus.ledger.v1.PostEntryRequest\x1a#.abacus.ledger.v1.PostEntryResponse\"<\x82\xd3\xe4\x93\x026:\aposting\"+/v1/customers/{posting.customer_id}/entries\x12\x8b\x01\n" +
 	"\x10BatchPostEntries\x12).abacus.ledger.v1.BatchPostEntriesRequest\x1a*.abacus.ledger.v1.BatchPostEntriesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/entries:batchPost\x12\x8a\x01\n" +
