@@ -916,7 +916,10 @@ func (c *chaosRun) printSummary(rep chaosReport) {
 		} else {
 			line += fmt.Sprintf("first success %.2f s after restart", f.firstSuccess.Sub(f.restartAt).Seconds())
 		}
-		if f.failures > 0 {
+		switch {
+		case f.failures > 0 && f.lastFailure.Before(f.restartAt):
+			line += fmt.Sprintf("; %d failed attempts, none after the restart", f.failures)
+		case f.failures > 0:
 			line += fmt.Sprintf("; %d failed attempts, the last %.2f s after restart", f.failures, f.lastFailure.Sub(f.restartAt).Seconds())
 		}
 		if f.err != "" {
