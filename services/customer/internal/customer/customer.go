@@ -14,6 +14,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
 	"github.com/abacus-ledger/abacus/services/platform/fielderr"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 // Domain errors; grpcapi maps them to codes in one place.
@@ -214,11 +215,8 @@ func (s *Service) LookupByKey(ctx context.Context, tenantID, key string) (Custom
 	if err := checkTenant(tenantID); err != nil {
 		return Customer{}, err
 	}
-	if key == "" {
-		return Customer{}, invalid("customer_key", "is required")
-	}
-	if err := checkKey(key); err != nil {
-		return Customer{}, err
+	if rule := textrule.Key(key); rule != "" {
+		return Customer{}, invalid("customer_key", "%s", rule)
 	}
 	row, err := s.store.FindCustomerByKey(ctx, tenantID, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -249,10 +247,7 @@ func (s *Service) LookupByName(ctx context.Context, tenantID, name string) (Cust
 	if err := checkTenant(tenantID); err != nil {
 		return Customer{}, err
 	}
-	if name == "" {
-		return Customer{}, invalid("name", "is required")
-	}
-	if err := checkText("name", name, maxName); err != nil {
+	if err := checkTextRule("name", name, maxName, textrule.Name); err != nil {
 		return Customer{}, err
 	}
 	rows, err := s.store.FindCustomersByName(ctx, tenantID, name, 2)
@@ -341,7 +336,7 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter, afterID i
 	if err := checkText("territory", f.Territory, maxName); err != nil {
 		return nil, err
 	}
-	if err := checkText("name_prefix", f.NamePrefix, maxName); err != nil {
+	if err := checkTextRule("name_prefix", f.NamePrefix, maxName, textrule.Line); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {

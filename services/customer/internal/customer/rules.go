@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 // The MANEX lists (seed 004).
@@ -21,14 +23,12 @@ var (
 )
 
 var (
-	keyPattern     = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 	numberPattern  = regexp.MustCompile(`^[0-9]{10}$`)
 	decimalPattern = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 )
 
 // Length limits in characters, as in the proto.
 const (
-	maxKey  = 50
 	maxName = 50
 	maxNote = 4000
 )
@@ -95,12 +95,26 @@ func checkOneOf(field, s string, list []string) error {
 	return invalid(field, "must be one of %s, or empty", strings.Join(list, ", "))
 }
 
-func checkKey(key string) error {
-	if err := checkText("customer_key", key, maxKey); err != nil {
+// checkTextRule is checkText, then one of textrule's rules for the kind of
+// text the field holds.
+func checkTextRule(field, s string, max int, rule func(string) string) error {
+	if err := checkText(field, s, max); err != nil {
 		return err
 	}
-	if key != "" && !keyPattern.MatchString(key) {
-		return invalid("customer_key", "must be letters, digits, '.', '_' or '-'")
+	if broken := rule(s); broken != "" {
+		return invalid(field, "%s", broken)
+	}
+	return nil
+}
+
+// checkKey applies textrule's rule for keys to a customer's key, which may
+// be empty: a customer need not have one.
+func checkKey(key string) error {
+	if key == "" {
+		return nil
+	}
+	if rule := textrule.Key(key); rule != "" {
+		return invalid("customer_key", "%s", rule)
 	}
 	return nil
 }
@@ -111,8 +125,16 @@ type customerField struct {
 	check func(c *Customer) error
 }
 
-func text(name string, max int, get func(*Customer) string) customerField {
-	return customerField{name, func(c *Customer) error { return checkText(name, get(c), max) }}
+// note is free text: notes may span lines and hold any character but NUL,
+// since Abacus never matches on them or shows them in a column.
+func note(name string, get func(*Customer) string) customerField {
+	return customerField{name, func(c *Customer) error { return checkText(name, get(c), maxNote) }}
+}
+
+// line is a short single-line attribute (phone, codes, initials): no line
+// breaks, tabs or invisible formatting characters either (textrule.Line).
+func line(name string, max int, get func(*Customer) string) customerField {
+	return customerField{name, func(c *Customer) error { return checkTextRule(name, get(c), max, textrule.Line) }}
 }
 
 func oneOf(name string, list []string, get func(*Customer) string) customerField {
@@ -137,35 +159,35 @@ var customerFields = []customerField{
 		}
 		return nil
 	}},
-	text("name", maxName, func(c *Customer) string { return c.Name }),
+	{"name", func(c *Customer) error { return checkTextRule("name", c.Name, maxName, textrule.Name) }},
 	{"status", func(c *Customer) error {
 		if c.Status != StatusUnspecified && !c.Status.Valid() {
 			return invalid("status", "must be Active, Inactive or Quote")
 		}
 		return nil
 	}},
-	text("phone", 19, func(c *Customer) string { return c.Phone }),
-	text("fax", 19, func(c *Customer) string { return c.Fax }),
-	text("bill_link_address", 10, func(c *Customer) string { return c.BillLinkAddress }),
-	text("ship_link_address", 10, func(c *Customer) string { return c.ShipLinkAddress }),
+	line("phone", 19, func(c *Customer) string { return c.Phone }),
+	line("fax", 19, func(c *Customer) string { return c.Fax }),
+	line("bill_link_address", 10, func(c *Customer) string { return c.BillLinkAddress }),
+	line("ship_link_address", 10, func(c *Customer) string { return c.ShipLinkAddress }),
 	oneOf("territory", territories, func(c *Customer) string { return c.Territory }),
 	oneOf("terms", salesTerms, func(c *Customer) string { return c.Terms }),
 	number("credit_limit", true, func(c *Customer) decimal.Decimal { return c.CreditLimit }),
-	text("profile", maxNote, func(c *Customer) string { return c.Profile }),
-	text("note", maxNote, func(c *Customer) string { return c.Note }),
-	text("account_status", 20, func(c *Customer) string { return c.AccountStatus }),
-	text("division", 20, func(c *Customer) string { return c.Division }),
-	text("sales_reps", 100, func(c *Customer) string { return c.SalesReps }),
+	note("profile", func(c *Customer) string { return c.Profile }),
+	note("note", func(c *Customer) string { return c.Note }),
+	line("account_status", 20, func(c *Customer) string { return c.AccountStatus }),
+	line("division", 20, func(c *Customer) string { return c.Division }),
+	line("sales_reps", 100, func(c *Customer) string { return c.SalesReps }),
 	oneOf("credit_status", creditStatuses, func(c *Customer) string { return c.CreditStatus }),
-	text("reseller_number", 20, func(c *Customer) string { return c.ResellerNumber }),
+	line("reseller_number", 20, func(c *Customer) string { return c.ResellerNumber }),
 	free("ar_call_time"),
-	text("ar_call_time_text", 8, func(c *Customer) string { return c.ARCallTimeText }),
-	text("ar_call_by", 10, func(c *Customer) string { return c.ARCallBy }),
-	text("ar_call_note", maxNote, func(c *Customer) string { return c.ARCallNote }),
+	line("ar_call_time_text", 8, func(c *Customer) string { return c.ARCallTimeText }),
+	line("ar_call_by", 10, func(c *Customer) string { return c.ARCallBy }),
+	note("ar_call_note", func(c *Customer) string { return c.ARCallNote }),
 	number("ar_high_balance", true, func(c *Customer) decimal.Decimal { return c.ARHighBalance }),
-	text("credit_note", maxNote, func(c *Customer) string { return c.CreditNote }),
+	note("credit_note", func(c *Customer) string { return c.CreditNote }),
 	free("account_date"),
-	text("save_initials", 8, func(c *Customer) string { return c.SaveInitials }),
+	line("save_initials", 8, func(c *Customer) string { return c.SaveInitials }),
 	number("outside_margin", false, func(c *Customer) decimal.Decimal { return c.OutsideMargin }),
 	number("tooling_margin", false, func(c *Customer) decimal.Decimal { return c.ToolingMargin }),
 	number("material_margin", false, func(c *Customer) decimal.Decimal { return c.MaterialMargin }),
@@ -181,18 +203,18 @@ var customerFields = []customerField{
 	number("split_amount", false, func(c *Customer) decimal.Decimal { return c.SplitAmount }),
 	number("split_percent", false, func(c *Customer) decimal.Decimal { return c.SplitPercent }),
 	free("tooling"),
-	text("sic_code", 8, func(c *Customer) string { return c.SICCode }),
-	text("sic_description", 100, func(c *Customer) string { return c.SICDescription }),
-	text("delivery_time", 20, func(c *Customer) string { return c.DeliveryTime }),
+	line("sic_code", 8, func(c *Customer) string { return c.SICCode }),
+	line("sic_description", 100, func(c *Customer) string { return c.SICDescription }),
+	line("delivery_time", 20, func(c *Customer) string { return c.DeliveryTime }),
 	free("serial_flag"),
 	number("overhead", false, func(c *Customer) decimal.Decimal { return c.Overhead }),
-	text("is_edited", 1, func(c *Customer) string { return c.IsEdited }),
-	text("sales_discount_id", 10, func(c *Customer) string { return c.SalesDiscountID }),
-	text("customer_prefix", 10, func(c *Customer) string { return c.CustomerPrefix }),
+	line("is_edited", 1, func(c *Customer) string { return c.IsEdited }),
+	line("sales_discount_id", 10, func(c *Customer) string { return c.SalesDiscountID }),
+	line("customer_prefix", 10, func(c *Customer) string { return c.CustomerPrefix }),
 	free("account_taxable"),
 	free("inactive_time"),
-	text("inactive_initials", 8, func(c *Customer) string { return c.InactiveInitials }),
-	text("user_id", 50, func(c *Customer) string { return c.UserID }),
+	line("inactive_initials", 8, func(c *Customer) string { return c.InactiveInitials }),
+	line("user_id", 50, func(c *Customer) string { return c.UserID }),
 }
 
 // fieldByName indexes customerFields.

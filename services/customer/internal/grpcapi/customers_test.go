@@ -100,7 +100,7 @@ func ts(year int, month time.Month, day int) *timestamppb.Timestamp {
 // so that they read back as written.
 func fullCustomer() *customerv1.Customer {
 	return &customerv1.Customer{
-		CustomerKey: "ACME-1", CustomerNumber: "", Name: "Acme Corp", Status: active,
+		CustomerKey: "ACME1", CustomerNumber: "", Name: "Acme Corp", Status: active,
 		Phone: "555-0100", Fax: "555-0101", BillLinkAddress: "B1", ShipLinkAddress: "S1",
 		Territory: "NEW ENGLAND", Terms: "NET 30/2% 10", CreditLimit: "1500.5", Profile: "profile",
 		Note: "a note", AccountStatus: "open", Division: "east", SalesReps: "JD, MK", CreditStatus: "OK",
@@ -170,20 +170,20 @@ func TestCreateCustomerRules(t *testing.T) {
 	}{
 		{"status missing", &customerv1.Customer{Name: "X"}, codes.InvalidArgument, "status"},
 		{"status unknown", &customerv1.Customer{Name: "X", Status: 42}, codes.InvalidArgument, "status"},
-		{"credit limit negative", &customerv1.Customer{Status: active, CreditLimit: "-1"}, codes.InvalidArgument, "credit_limit"},
-		{"credit limit not a number", &customerv1.Customer{Status: active, CreditLimit: "12,50"}, codes.InvalidArgument, "credit_limit"},
-		{"credit limit five decimals", &customerv1.Customer{Status: active, CreditLimit: "0.00001"}, codes.InvalidArgument, "credit_limit"},
-		{"ar high balance negative", &customerv1.Customer{Status: active, ArHighBalance: "-0.5"}, codes.InvalidArgument, "ar_high_balance"},
-		{"overhead too large", &customerv1.Customer{Status: active, Overhead: "1000000000000000"}, codes.InvalidArgument, "overhead"},
-		{"territory", &customerv1.Customer{Status: active, Territory: "MARS"}, codes.InvalidArgument, "territory"},
-		{"terms", &customerv1.Customer{Status: active, Terms: "NET 90"}, codes.InvalidArgument, "terms"},
-		{"credit status", &customerv1.Customer{Status: active, CreditStatus: "MAYBE"}, codes.InvalidArgument, "credit_status"},
+		{"credit limit negative", &customerv1.Customer{Name: "X", Status: active, CreditLimit: "-1"}, codes.InvalidArgument, "credit_limit"},
+		{"credit limit not a number", &customerv1.Customer{Name: "X", Status: active, CreditLimit: "12,50"}, codes.InvalidArgument, "credit_limit"},
+		{"credit limit five decimals", &customerv1.Customer{Name: "X", Status: active, CreditLimit: "0.00001"}, codes.InvalidArgument, "credit_limit"},
+		{"ar high balance negative", &customerv1.Customer{Name: "X", Status: active, ArHighBalance: "-0.5"}, codes.InvalidArgument, "ar_high_balance"},
+		{"overhead too large", &customerv1.Customer{Name: "X", Status: active, Overhead: "1000000000000000"}, codes.InvalidArgument, "overhead"},
+		{"territory", &customerv1.Customer{Name: "X", Status: active, Territory: "MARS"}, codes.InvalidArgument, "territory"},
+		{"terms", &customerv1.Customer{Name: "X", Status: active, Terms: "NET 90"}, codes.InvalidArgument, "terms"},
+		{"credit status", &customerv1.Customer{Name: "X", Status: active, CreditStatus: "MAYBE"}, codes.InvalidArgument, "credit_status"},
 		{"name too long", &customerv1.Customer{Status: active, Name: strings.Repeat("n", 51)}, codes.InvalidArgument, "name"},
 		{"name not UTF-8", &customerv1.Customer{Status: active, Name: "\xc3"}, codes.InvalidArgument, "name"},
-		{"number format", &customerv1.Customer{Status: active, CustomerNumber: "12345"}, codes.InvalidArgument, "customer_number"},
-		{"invalid time", &customerv1.Customer{Status: active, AccountDate: &timestamppb.Timestamp{Seconds: -1 << 40}}, codes.InvalidArgument, "account_date"},
-		{"number taken", &customerv1.Customer{Status: active, CustomerNumber: "0000000500"}, codes.AlreadyExists, ""},
-		{"key taken", &customerv1.Customer{Status: active, CustomerKey: "taken"}, codes.AlreadyExists, ""},
+		{"number format", &customerv1.Customer{Name: "X", Status: active, CustomerNumber: "12345"}, codes.InvalidArgument, "customer_number"},
+		{"invalid time", &customerv1.Customer{Name: "X", Status: active, AccountDate: &timestamppb.Timestamp{Seconds: -1 << 40}}, codes.InvalidArgument, "account_date"},
+		{"number taken", &customerv1.Customer{Name: "X", Status: active, CustomerNumber: "0000000500"}, codes.AlreadyExists, ""},
+		{"key taken", &customerv1.Customer{Name: "X", Status: active, CustomerKey: "taken"}, codes.AlreadyExists, ""},
 	}
 	t.Run("refused", func(t *testing.T) {
 		for _, tt := range tests {
@@ -196,7 +196,7 @@ func TestCreateCustomerRules(t *testing.T) {
 	})
 	// A refused create hands out nothing: the next number follows the one
 	// taken customer (ids are per tenant and start at 1).
-	got := f.create(t, f.a, &customerv1.Customer{Status: active})
+	got := f.create(t, f.a, &customerv1.Customer{Name: "Next", Status: active})
 	if got.GetCustomerId() != 2 || got.GetCustomerNumber() != "0000000001" {
 		t.Errorf("next customer = id %d number %s, want id 2 number 0000000001", got.GetCustomerId(), got.GetCustomerNumber())
 	}
@@ -207,7 +207,7 @@ func TestGeneratedNumbersSkipTakenOnes(t *testing.T) {
 	f := newCustomerFixture(t)
 	var got []string
 	for _, given := range []string{"", "0000000003", "0000000004", "", "", "", "0000000010", ""} {
-		got = append(got, f.create(t, f.a, &customerv1.Customer{Status: active, CustomerNumber: given}).GetCustomerNumber())
+		got = append(got, f.create(t, f.a, &customerv1.Customer{Name: "N", Status: active, CustomerNumber: given}).GetCustomerNumber())
 	}
 	want := []string{"0000000001", "0000000003", "0000000004", "0000000002", "0000000005", "0000000006", "0000000010", "0000000007"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -324,7 +324,7 @@ func TestUpdateCustomer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			created := f.create(t, f.a, &customerv1.Customer{
-				Name: "Orig", Status: active, CustomerKey: fmt.Sprintf("key-%d", i), Phone: "555",
+				Name: "Orig", Status: active, CustomerKey: fmt.Sprintf("key%d", i), Phone: "555",
 				CreditLimit: "1", AccountDate: ts(2014, 11, 19),
 			})
 			req := proto.Clone(created).(*customerv1.Customer)
@@ -693,8 +693,8 @@ func TestTenantIsolation(t *testing.T) {
 func TestTenantsCountSeparately(t *testing.T) {
 	t.Parallel()
 	f := newCustomerFixture(t)
-	a := f.create(t, f.a, &customerv1.Customer{Status: active, CustomerKey: "k"})
-	b := f.create(t, f.b, &customerv1.Customer{Status: active, CustomerKey: "k"})
+	a := f.create(t, f.a, &customerv1.Customer{Name: "A", Status: active, CustomerKey: "k"})
+	b := f.create(t, f.b, &customerv1.Customer{Name: "B", Status: active, CustomerKey: "k"})
 	for _, c := range []*customerv1.Customer{a, b} {
 		if c.GetCustomerId() != 1 || c.GetCustomerNumber() != "0000000001" {
 			t.Errorf("customer %v: want id 1, number 0000000001", c)
@@ -751,7 +751,7 @@ func TestConcurrentCreatesWithGivenNumbers(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c := &customerv1.Customer{Status: active}
+			c := &customerv1.Customer{Name: fmt.Sprintf("c%d", i), Status: active}
 			if i%3 == 0 {
 				c.CustomerNumber = fmt.Sprintf("%010d", i/2+1) // inside the generated range
 			}

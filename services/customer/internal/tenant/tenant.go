@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 // Domain errors; grpcapi maps them to codes in one place.
@@ -48,7 +49,10 @@ var companyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // CreateTenant creates a live tenant.
 func (s *Service) CreateTenant(ctx context.Context, name, company string) (store.Tenant, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
+	if rule := textrule.Name(name); rule != "" {
+		return store.Tenant{}, fmt.Errorf("%w: name %s", ErrInvalid, rule)
+	}
+	if utf8.RuneCountInString(name) > 200 {
 		return store.Tenant{}, fmt.Errorf("%w: name must be 1 to 200 characters", ErrInvalid)
 	}
 	if !companyPattern.MatchString(company) {

@@ -33,6 +33,9 @@ func TestCreateTenantValidation(t *testing.T) {
 		{"company with @", "X", "a@b", tenant.ErrInvalid},
 		{"overlong name", strings.Repeat("n", 201), "acme3", tenant.ErrInvalid},
 		{"invalid UTF-8", "\xff", "acme4", tenant.ErrInvalid},
+		{"line feed in the name", "Acme\nInc", "acme5", tenant.ErrInvalid},
+		{"right-to-left override in the name", "Acme\u202eInc", "acme6", tenant.ErrInvalid},
+		{"byte order mark in the name", "\ufeffAcme", "acme7", tenant.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := svc.CreateTenant(t.Context(), tc.tenantName, tc.company); !errors.Is(err, tc.want) {
