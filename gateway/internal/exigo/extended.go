@@ -77,9 +77,16 @@ type extendedRequest struct {
 func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
 	members, err := jsonbody.Read(r.Body)
 	var dup *jsonbody.DuplicateError
+	var bad *jsonbody.UTF8Error
 	switch {
 	case errors.As(err, &dup):
 		h.fail(w, r, http.StatusBadRequest, dup.Name+" is given more than once.")
+		return
+	case errors.As(err, &bad) && bad.InName:
+		h.fail(w, r, http.StatusBadRequest, "The property name "+strconv.Quote(bad.Name)+" is not valid UTF-8.")
+		return
+	case errors.As(err, &bad):
+		h.fail(w, r, http.StatusBadRequest, bad.Name+" must be valid UTF-8.")
 		return
 	case err != nil || members == nil:
 		h.fail(w, r, http.StatusBadRequest, msgBadBody)
@@ -195,7 +202,7 @@ func parseExtended(members []jsonbody.Member) (extendedRequest, []string) {
 // (both bind in Exigo's .NET model).
 func positiveInt(m jsonbody.Member, name string) (int32, string) {
 	s, ok := m.Scalar()
-	if !ok || !m.ValidUTF8() {
+	if !ok {
 		return 0, name + " must be a positive whole number."
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
@@ -205,13 +212,12 @@ func positiveInt(m jsonbody.Member, name string) (int32, string) {
 	return int32(n), ""
 }
 
-// text reads a string property: valid UTF-8 (checked on the raw bytes,
-// which encoding/json would silently repair), no NUL, at most maxLen
-// characters when maxLen > 0.
+// text reads a string property (jsonbody has refused any that is not
+// UTF-8): no NUL, which PostgreSQL text cannot hold, and at most maxLen
+// characters when maxLen > 0. The extended fields are free text, which
+// may span lines: Exigo's clients keep their own data in them, and Abacus
+// neither matches on them nor shows them in a column.
 func text(m jsonbody.Member, name string, maxLen int) (string, string) {
-	if !m.ValidUTF8() {
-		return "", name + " must be valid UTF-8."
-	}
 	s, ok := m.String()
 	switch {
 	case !ok:

@@ -24,6 +24,22 @@ type DuplicateError struct{ Name string }
 
 func (e *DuplicateError) Error() string { return fmt.Sprintf("%s is given more than once", e.Name) }
 
+// UTF8Error is a member whose name or value is not UTF-8. JSON text must be
+// UTF-8 (RFC 8259), and encoding/json would silently turn the bytes into
+// U+FFFD: a misspelt name would then be ignored as unknown, and a value
+// stored other than as sent.
+type UTF8Error struct {
+	Name   string // as sent, with U+FFFD for each invalid byte sequence
+	InName bool   // the name itself is not UTF-8, else its value
+}
+
+func (e *UTF8Error) Error() string {
+	if e.InName {
+		return fmt.Sprintf("the member name %q is not valid UTF-8", e.Name)
+	}
+	return fmt.Sprintf("the value of %s is not valid UTF-8", e.Name)
+}
+
 // Member is one member of the object: its name as sent and its raw value.
 type Member struct {
 	Name  string
@@ -36,11 +52,6 @@ func (m Member) Lower() string { return strings.ToLower(m.Name) }
 // IsNull reports whether the value is JSON null, which .NET binds like a
 // member that was not sent.
 func (m Member) IsNull() bool { return bytes.Equal(m.Value, []byte("null")) }
-
-// ValidUTF8 reports whether the value's bytes are UTF-8. encoding/json
-// silently turns invalid bytes inside a string into U+FFFD, so the check has
-// to be made on the raw value.
-func (m Member) ValidUTF8() bool { return utf8.Valid(m.Value) }
 
 // String decodes a string value; ok is false for any other JSON type.
 func (m Member) String() (s string, ok bool) {
@@ -69,7 +80,9 @@ func (m Member) Scalar() (text string, ok bool) {
 }
 
 // Read decodes r, which must hold one JSON object and nothing else but
-// white space. An empty body is an empty object.
+// white space. An empty body is an empty object. A member whose name or
+// value is not UTF-8 is a *UTF8Error, so that no dialect can mistake it for
+// another member or store it repaired.
 func Read(r io.Reader) ([]Member, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
@@ -78,7 +91,8 @@ func Read(r io.Reader) ([]Member, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(doubleQuoted(raw)))
+	text := doubleQuoted(raw)
+	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, ErrNotObject
@@ -86,6 +100,9 @@ func Read(r io.Reader) ([]Member, error) {
 	var members []Member
 	seen := map[string]bool{}
 	for dec.More() {
+		// The name's raw text lies between the offsets around its token
+		// (with the separator before it, which is ASCII).
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, ErrNotObject
@@ -94,9 +111,16 @@ func Read(r io.Reader) ([]Member, error) {
 		if !ok {
 			return nil, ErrNotObject
 		}
+		nameValid := utf8.Valid(text[start:dec.InputOffset()])
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, ErrNotObject
+		}
+		switch {
+		case !nameValid:
+			return nil, &UTF8Error{Name: name, InName: true}
+		case !utf8.Valid(v):
+			return nil, &UTF8Error{Name: name}
 		}
 		lower := strings.ToLower(name)
 		if seen[lower] {

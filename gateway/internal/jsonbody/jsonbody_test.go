@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -61,6 +62,39 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// Bytes that are not UTF-8, in a member's name or in its value, refuse the
+// body, naming the member; the first such member in the body is reported.
+func TestReadRefusesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want UTF8Error
+	}{
+		{"in a name", "{\"customerID\":1,\"fi\xffeld1\":\"x\"}", UTF8Error{Name: "fi\uFFFDeld1", InName: true}},
+		{"a name that is one bad byte", "{\"\xc3\":1}", UTF8Error{Name: "\uFFFD", InName: true}},
+		{"in a single-quoted name", "{'fi\xffeld1':'x'}", UTF8Error{Name: "fi\uFFFDeld1", InName: true}},
+		{"in a string value", "{\"field3\":\"\xff\xfe\"}", UTF8Error{Name: "field3"}},
+		{"in a value inside an object", "{\"a\":{\"b\":\"\xc3\"}}", UTF8Error{Name: "a"}},
+		{"in a single-quoted value", "{'Custname':'\xc3\x28'}", UTF8Error{Name: "Custname"}},
+		{"the first of two", "{\"a\":\"\xff\",\"b\xff\":1}", UTF8Error{Name: "a"}},
+		{"a surrogate half", "{\"a\":\"\xed\xa0\x80\"}", UTF8Error{Name: "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			members, err := Read(strings.NewReader(tt.body))
+			var got *UTF8Error
+			if !errors.As(err, &got) {
+				t.Fatalf("Read = %v, %v; want a UTF8Error", members, err)
+			}
+			if *got != tt.want {
+				t.Errorf("error %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
 func TestMemberValues(t *testing.T) {
 	t.Parallel()
 	members, err := Read(strings.NewReader(`{"s":"x\u00e9","n":12.50,"b":true,"z":null,"o":{},"a":[]}`))
@@ -95,9 +129,10 @@ func TestMemberValues(t *testing.T) {
 }
 
 // FuzzRead: Read never panics; what it accepts is a JSON object whose
-// members it returns in order, each value valid JSON, no name twice.
+// members it returns in order, each name and value UTF-8, each value valid
+// JSON, no name twice.
 func FuzzRead(f *testing.F) {
-	for _, s := range []string{``, `{}`, `{'a':'b\\'c"'}`, `{"a":1,"A":2}`, `{"a":{"b":[1,2,{"c":null}]}}`, `{"a":"\xff"}`, `[1]`, `{"a":1} {}`, `{"":""}`} {
+	for _, s := range []string{``, `{}`, `{'a':'b\\'c"'}`, `{"a":1,"A":2}`, `{"a":{"b":[1,2,{"c":null}]}}`, `{"a":"\xff"}`, `{"\xff":1}`, `[1]`, `{"a":1} {}`, `{"":""}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -114,7 +149,10 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("%q twice", m.Name)
 			}
 			seen[m.Lower()] = true
-			if !json.Valid(m.Value) && m.ValidUTF8() {
+			if !utf8.ValidString(m.Name) || !utf8.Valid(m.Value) {
+				t.Fatalf("member %q = %q is not UTF-8", m.Name, m.Value)
+			}
+			if !json.Valid(m.Value) {
 				t.Fatalf("member %q has invalid value %q", m.Name, m.Value)
 			}
 		}

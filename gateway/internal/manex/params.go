@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 )
@@ -40,17 +41,19 @@ func readParams(r *http.Request) (params, error) {
 	}
 	members, err := jsonbody.Read(r.Body)
 	var dup *jsonbody.DuplicateError
+	var bad *jsonbody.UTF8Error
 	switch {
 	case errors.As(err, &dup):
 		return nil, &paramError{labelOf(dup.Name), "is given more than once."}
+	case errors.As(err, &bad) && bad.InName:
+		return nil, &paramError{"The parameter name " + quote(bad.Name), "is not valid UTF-8."}
+	case errors.As(err, &bad):
+		return nil, &paramError{labelOf(bad.Name), "must be valid UTF-8."}
 	case err != nil:
 		return nil, errNoModel
 	}
 	for _, m := range members {
 		name := m.Lower()
-		if !m.ValidUTF8() {
-			return nil, &paramError{labelOf(m.Name), "must be valid UTF-8."}
-		}
 		text, ok := m.Scalar()
 		switch {
 		case !ok:
@@ -77,6 +80,11 @@ func parseQuery(raw string) (params, error) {
 		name, err := url.QueryUnescape(rawName)
 		if err != nil {
 			return nil, &paramError{"The parameter name " + quote(rawName), "is not URL-encoded correctly."}
+		}
+		// A name that is not UTF-8 could only be ignored as unknown, and
+		// the value meant for a MANEX parameter with it.
+		if !utf8.ValidString(name) {
+			return nil, &paramError{"The parameter name " + quote(rawName), "is not valid UTF-8."}
 		}
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {
