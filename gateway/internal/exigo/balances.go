@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -51,8 +50,8 @@ func refFromQuery(q url.Values) (customerRef, error) {
 		return customerRef{}, clientError(errBothOrNeither)
 	}
 	if key != "" {
-		if !utf8.ValidString(key) {
-			return customerRef{}, clientError("customerKey must be valid UTF-8 text.")
+		if problem := keyProblem(key); problem != "" {
+			return customerRef{}, clientError(problem)
 		}
 		return customerRef{key: key}, nil
 	}

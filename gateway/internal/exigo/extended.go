@@ -18,6 +18,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 // extendedFieldCount is the number of free text fields of an extended record.
@@ -152,6 +153,9 @@ func parseExtended(members []jsonbody.Member) (extendedRequest, []string) {
 	}
 	if hasKey {
 		key, problem := text(keyMember, propCustomerKey, 0)
+		if problem == "" && key != "" {
+			problem = keyProblem(key)
+		}
 		if problem != "" {
 			problems = append(problems, problem)
 		}
@@ -246,6 +250,16 @@ func (h *Handler) extendedError(w http.ResponseWriter, r *http.Request, ref cust
 	default:
 		h.serviceError(w, r, err)
 	}
+}
+
+// keyProblem applies the customer service's rule for keys (textrule.Key) to
+// a customerKey that was sent, so that the refusal names the property and
+// comes with every other problem of the request.
+func keyProblem(key string) string {
+	if rule := textrule.Key(key); rule != "" {
+		return propCustomerKey + " " + rule + "."
+	}
+	return ""
 }
 
 // serviceFieldNames are the service's names for this method's properties.

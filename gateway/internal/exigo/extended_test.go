@@ -12,6 +12,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 func TestParseExtended(t *testing.T) {
@@ -32,8 +33,8 @@ func TestParseExtended(t *testing.T) {
 		},
 		{
 			name:    "by key, no fields, unknown properties ignored",
-			body:    `{"customerKey":"K-7","extendedGroupID":3,"customerExtendedID":4,"colour":"red"}`,
-			wantRef: customerRef{key: "K-7"},
+			body:    `{"customerKey":"K7","extendedGroupID":3,"customerExtendedID":4,"colour":"red"}`,
+			wantRef: customerRef{key: "K7"},
 			wantReq: &customerv1.UpdateCustomerExtendedRequest{ExtendedGroupId: 3, CustomerExtendedId: 4,
 				Fields: &customerv1.ExtendedFields{}, UpdateMask: &fieldmaskpb.FieldMask{}},
 		},
@@ -65,6 +66,24 @@ func TestParseExtended(t *testing.T) {
 			wantErrs: []string{"field5 must be at most 4000 characters."}},
 		{name: "field with NUL", body: `{"customerID":1,"extendedGroupID":1,"customerExtendedID":1,"field6":"a\u0000b"}`,
 			wantErrs: []string{"field6 must not contain NUL characters."}},
+		{
+			name:    "fields are free text: line breaks, tabs, bidi controls",
+			body:    `{"customerID":7,"extendedGroupID":1,"customerExtendedID":1,"field1":"a\r\nb\tc","field2":"\u202eabc\ufeff"}`,
+			wantRef: customerRef{id: 7},
+			wantReq: &customerv1.UpdateCustomerExtendedRequest{ExtendedGroupId: 1, CustomerExtendedId: 1,
+				Fields:     &customerv1.ExtendedFields{Field1: "a\r\nb\tc", Field2: "\u202eabc\ufeff"},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"field1", "field2"}}},
+		},
+		{name: "key dot dot", body: `{"customerKey":"..","extendedGroupID":1,"customerExtendedID":1}`,
+			wantErrs: []string{"customerKey must contain only ASCII letters and digits."}},
+		{name: "key with a dash and a bad id", body: `{"customerKey":"K-7","extendedGroupID":0,"customerExtendedID":1}`,
+			wantErrs: []string{"customerKey must contain only ASCII letters and digits.", "extendedGroupID must be a positive whole number."}},
+		{name: "key with CR LF", body: `{"customerKey":"K7\r\n","extendedGroupID":1,"customerExtendedID":1}`,
+			wantErrs: []string{"customerKey must contain only ASCII letters and digits."}},
+		{name: "key with right-to-left override", body: `{"customerKey":"\u202e7K","extendedGroupID":1,"customerExtendedID":1}`,
+			wantErrs: []string{"customerKey must contain only ASCII letters and digits."}},
+		{name: "key overlong", body: `{"customerKey":"` + strings.Repeat("k", 51) + `","extendedGroupID":1,"customerExtendedID":1}`,
+			wantErrs: []string{"customerKey must be at most 50 characters."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +134,7 @@ func FuzzParseExtended(f *testing.F) {
 			}
 			return
 		}
-		if (x.ref.id > 0) == (x.ref.key != "") || x.ref.id < 0 {
+		if (x.ref.id > 0) == (x.ref.key != "") || x.ref.id < 0 || x.ref.key != "" && textrule.Key(x.ref.key) != "" {
 			t.Fatalf("ref %+v", x.ref)
 		}
 		if x.req.GetExtendedGroupId() <= 0 || x.req.GetCustomerExtendedId() <= 0 || len(x.req.GetUpdateMask().GetPaths()) != x.sent {

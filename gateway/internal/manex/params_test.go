@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 func request(method, query, body string) *http.Request {
@@ -156,7 +158,28 @@ func TestApply(t *testing.T) {
 			want:      &customerv1.Customer{Name: strings.Repeat("é", 50), Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE},
 			wantPaths: []string{"name", "status"}},
 		{name: "phone invalid UTF-8", list: addParams, in: params{"custname": "A", "status": "Active", "phone": "\xff"}, wantErr: "Phone must be valid UTF-8."},
-		{name: "fax with NUL", list: addParams, in: params{"custname": "A", "status": "Active", "fax": "1\x002"}, wantErr: "Fax must not contain NUL characters."},
+		{name: "fax with NUL", list: addParams, in: params{"custname": "A", "status": "Active", "fax": "1\x002"},
+			wantErr: "Fax must not contain control or invisible formatting characters (found U+0000)."},
+		{name: "custname only spaces", list: addParams, in: params{"custname": "   ", "status": "Active"}, wantErr: "Custname is required."},
+		{name: "custname a Hangul filler", list: addParams, in: params{"custname": "\u3164", "status": "Active"},
+			wantErr: "Custname must not be empty or only spaces."},
+		{name: "custname with CR LF", list: addParams, in: params{"custname": "Acme\r\nCorp", "status": "Active"},
+			wantErr: "Custname must not contain control or invisible formatting characters (found U+000D)."},
+		{name: "custname with TAB", list: addParams, in: params{"custname": "Acme\tCorp", "status": "Active"},
+			wantErr: "Custname must not contain control or invisible formatting characters (found U+0009)."},
+		{name: "custname with right-to-left override", list: addParams, in: params{"custname": "Acme\u202eproC", "status": "Active"},
+			wantErr: "Custname must not contain control or invisible formatting characters (found U+202E)."},
+		{name: "custname with byte order mark", list: addParams, in: params{"custname": "\ufeffAcme", "status": "Active"},
+			wantErr: "Custname must not contain control or invisible formatting characters (found U+FEFF)."},
+		{name: "custname invalid UTF-8", list: addParams, in: params{"custname": "Soci\xc3", "status": "Active"}, wantErr: "Custname must be valid UTF-8."},
+		{name: "custname in CJK", list: addParams, in: params{"custname": "株式会社東京", "status": "Active"},
+			want:      &customerv1.Customer{Name: "株式会社東京", Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE},
+			wantPaths: []string{"name", "status"}},
+		{name: "custname with accents", list: addParams, in: params{"custname": "Société Générale", "status": "Active"},
+			want:      &customerv1.Customer{Name: "Société Générale", Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE},
+			wantPaths: []string{"name", "status"}},
+		{name: "phone with TAB", list: addParams, in: params{"custname": "A", "status": "Active", "phone": "555\t0100"},
+			wantErr: "Phone must not contain control or invisible formatting characters (found U+0009)."},
 
 		{name: "edit, the seed's example", list: editParams,
 			in:   params{"custname": "CustomerName", "acct_date": "YYYY-MM-DD00:00:00", "status": "Active", "territory": "NEW ENGLAND"},
@@ -183,6 +206,12 @@ func TestApply(t *testing.T) {
 		{name: "edit, modifieddate ISO", list: editParams, in: params{"modifieddate": "2024-01-15 00:00:00"},
 			wantErr: "modifieddate must be a valid date in MM/DD/YYYY format."},
 		{name: "edit, inactinit too long", list: editParams, in: params{"inactinit": "ABCDEFGHI"}, wantErr: "Inactinit must be at most 8 characters."},
+		{name: "edit, custname only spaces", list: editParams, in: params{"custname": "  "}, wantErr: "Custname must not be empty or only spaces."},
+		{name: "edit, custname emptied", list: editParams, in: params{"custname": ""}, wantErr: "Custname must not be empty or only spaces."},
+		{name: "edit, custname with LF", list: editParams, in: params{"custname": "A\n"},
+			wantErr: "Custname must not contain control or invisible formatting characters (found U+000A)."},
+		{name: "edit, inactinit with byte order mark", list: editParams, in: params{"inactinit": "\ufeffJD"},
+			wantErr: "Inactinit must not contain control or invisible formatting characters (found U+FEFF)."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,9 +293,12 @@ func FuzzParams(f *testing.F) {
 				continue
 			}
 			for _, s := range []string{c.GetName(), c.GetPhone(), c.GetFax(), c.GetTerritory(), c.GetTerms(), c.GetSalesDiscountId()} {
-				if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 || utf8.RuneCountInString(s) > 50 {
+				if textrule.Line(s) != "" || utf8.RuneCountInString(s) > 50 {
 					t.Fatalf("accepted %q", s)
 				}
+			}
+			if slices.Contains(paths, "name") && textrule.Name(c.GetName()) != "" {
+				t.Fatalf("accepted name %q", c.GetName())
 			}
 			if len(paths) > len(list) {
 				t.Fatalf("paths %v", paths)

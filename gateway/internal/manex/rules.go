@@ -14,13 +14,15 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
+	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
 // kind is how a parameter's text becomes a Customer field.
 type kind int
 
 const (
-	kindText         kind = iota // free text; length limit from the proto
+	kindName         kind = iota // a name (textrule.Name); length limit from the proto
+	kindText                     // single-line text (textrule.Line); length limit from the proto
 	kindChoice                   // one of the proto's list, spelled exactly
 	kindAmount                   // decimal >= 0
 	kindDate                     // MM/DD/YYYY
@@ -51,7 +53,7 @@ type param struct {
 // handled by the actions.
 var (
 	addParams = compile([]param{
-		{name: "custname", label: "Custname", proto: "name", kind: kindText, required: true},
+		{name: "custname", label: "Custname", proto: "name", kind: kindName, required: true},
 		{name: "status", label: "Status", proto: "status", kind: kindAddStatus, required: true},
 		{name: "phone", label: "Phone", proto: "phone", kind: kindText},
 		{name: "fax", label: "Fax", proto: "fax", kind: kindText},
@@ -66,7 +68,7 @@ var (
 		{name: "acctaxable", label: "Acctaxable", alias: "acttaxable", proto: "account_taxable", kind: kindFlag},
 	})
 	editParams = compile([]param{
-		{name: "custname", label: "Custname", proto: "name", kind: kindText},
+		{name: "custname", label: "Custname", proto: "name", kind: kindName},
 		{name: "phone", label: "Phone", proto: "phone", kind: kindText},
 		{name: "fax", label: "Fax", proto: "fax", kind: kindText},
 		{name: "territory", label: "Territory", proto: "territory", kind: kindChoice},
@@ -218,10 +220,15 @@ func (p *param) parse(text string) (v protoreflect.Value, set bool, rule string)
 		return v, false, rule
 	}
 	switch p.kind {
-	case kindText:
+	case kindName:
 		if p.required && strings.TrimSpace(text) == "" {
 			return v, false, "is required."
 		}
+		if rule := textrule.Name(text); rule != "" {
+			return v, false, rule + "."
+		}
+		return protoreflect.ValueOfString(text), true, ""
+	case kindText:
 		return protoreflect.ValueOfString(text), true, ""
 	case kindChoice:
 		if text != "" && !slices.Contains(p.choices, text) {
@@ -281,16 +288,16 @@ func (p *param) parse(text string) (v protoreflect.Value, set bool, rule string)
 	panic(fmt.Sprintf("manex: parameter %s has no kind", p.label))
 }
 
-// checkText is the rule every value obeys: UTF-8 without NUL (which
-// PostgreSQL text cannot hold), and at most maxLen characters when the
-// field has a limit.
+// checkText is the rule every value obeys: single-line text, as the
+// customer service requires of every MANEX field (textrule.Line: UTF-8
+// without control or invisible formatting characters; none of the lists,
+// amounts, dates or flags has any either), and at most maxLen characters
+// when the field has a limit.
 func checkText(s string, maxLen int) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8."
-	case strings.IndexByte(s, 0) >= 0:
-		return "must not contain NUL characters."
-	case maxLen > 0 && utf8.RuneCountInString(s) > maxLen:
+	if rule := textrule.Line(s); rule != "" {
+		return rule + "."
+	}
+	if maxLen > 0 && utf8.RuneCountInString(s) > maxLen {
 		return fmt.Sprintf("must be at most %d characters.", maxLen)
 	}
 	return ""

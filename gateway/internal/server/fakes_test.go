@@ -116,7 +116,7 @@ func (fakeCustomers) LookupCustomer(_ context.Context, req *customerv1.LookupCus
 	switch {
 	case req.GetCustomerNumber() == "0000000010", req.GetName() == "Acme":
 		return &customerv1.LookupCustomerResponse{Customer: acme}, nil
-	case req.GetCustomerKey() == "K-7":
+	case req.GetCustomerKey() == "K7":
 		return &customerv1.LookupCustomerResponse{Customer: &customerv1.Customer{CustomerId: 7}}, nil
 	case req.GetName() == "Twin":
 		return nil, status.Error(codes.FailedPrecondition, "several customers have this name")
