@@ -91,12 +91,12 @@ func (h *Handler) balances(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := h.resolve(ctx, ref)
 	if err != nil {
-		h.serviceError(w, r, err)
+		h.serviceError(w, r, ref, err)
 		return
 	}
 	resp, err := h.clients.Ledger.GetBalances(ctx, &ledgerv1.GetBalancesRequest{CustomerId: id})
 	if err != nil {
-		h.serviceError(w, r, err)
+		h.serviceError(w, r, ref, err)
 		return
 	}
 	rows := make([]customerBalance, 0, len(resp.GetCurrencyBalances()))

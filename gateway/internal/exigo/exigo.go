@@ -9,14 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 )
@@ -109,23 +109,28 @@ const (
 	msgInternal       = "An internal error occurred."
 )
 
-// serviceError answers for a failed service call. Only client-caused
-// failures show the service's message; the rest are logged.
-func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.InvalidArgument:
-		h.WriteError(w, r, http.StatusBadRequest, st.Message())
-	case codes.NotFound:
-		h.WriteError(w, r, http.StatusNotFound, st.Message())
-	case codes.Unimplemented:
-		h.WriteError(w, r, http.StatusNotImplemented, msgNotImplemented)
-	case codes.Unavailable:
-		h.log.WarnContext(r.Context(), "service unavailable", "error", err)
-		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
+// serviceError answers for a failed call of either method, in Exigo's
+// words. A customer the tenant does not have is 404, whoever else may have
+// it; Abacus-side failures never show their cause (upstream logs it).
+func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, ref customerRef, err error) {
+	e := upstream.Sort(r.Context(), h.log, err)
+	switch e.Kind {
+	case upstream.NotFound:
+		msg := fmt.Sprintf("No customer has %s %d.", propCustomerID, ref.id)
+		if ref.key != "" {
+			msg = fmt.Sprintf("No customer has %s %s.", propCustomerKey, strconv.Quote(ref.key))
+		}
+		h.fail(w, r, http.StatusNotFound, msg)
+	case upstream.Invalid:
+		h.fail(w, r, http.StatusBadRequest, invalidReason(e))
+	case upstream.Conflict, upstream.FailedPrecondition, upstream.Aborted:
+		h.fail(w, r, e.Kind.HTTPStatus(), e.Message())
+	case upstream.Unimplemented:
+		h.fail(w, r, http.StatusNotImplemented, msgNotImplemented)
+	case upstream.Unavailable:
+		h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
 	default:
-		h.log.ErrorContext(r.Context(), "service call failed", "error", err)
-		h.WriteError(w, r, http.StatusInternalServerError, msgInternal)
+		h.fail(w, r, http.StatusInternalServerError, msgInternal)
 	}
 }
 

@@ -9,14 +9,12 @@ import (
 	"unicode/utf8"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
@@ -101,7 +99,7 @@ func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := h.resolve(ctx, x.ref)
 	if err != nil {
-		h.extendedError(w, r, x.ref, err)
+		h.serviceError(w, r, x.ref, err)
 		return
 	}
 	x.req.CustomerId = id
@@ -113,7 +111,7 @@ func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
 		_, err = h.clients.Customer.UpdateCustomerExtended(ctx, x.req)
 	}
 	if err != nil {
-		h.extendedError(w, r, x.ref, err)
+		h.serviceError(w, r, x.ref, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, resultOnly{Result: newResult()})
@@ -234,24 +232,6 @@ func text(m jsonbody.Member, name string, maxLen int) (string, string) {
 	return s, ""
 }
 
-// extendedError answers a failed call of this method. A customer the
-// tenant does not have is 404, whoever else may have it.
-func (h *Handler) extendedError(w http.ResponseWriter, r *http.Request, ref customerRef, err error) {
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.NotFound:
-		msg := fmt.Sprintf("No customer has %s %d.", propCustomerID, ref.id)
-		if ref.key != "" {
-			msg = fmt.Sprintf("No customer has %s %s.", propCustomerKey, strconv.Quote(ref.key))
-		}
-		h.fail(w, r, http.StatusNotFound, msg)
-	case codes.InvalidArgument:
-		h.fail(w, r, http.StatusBadRequest, invalidReason(st))
-	default:
-		h.serviceError(w, r, err)
-	}
-}
-
 // keyProblem applies the customer service's rule for keys (textrule.Key) to
 // a customerKey that was sent, so that the refusal names the property and
 // comes with every other problem of the request.
@@ -273,18 +253,13 @@ var serviceFieldNames = map[string]string{
 // invalidReason puts a refusal of the service in Exigo's terms. The gateway
 // checks what it knows first; this covers rules only the service knows
 // (such as the form of a customer key).
-func invalidReason(st *status.Status) string {
-	for _, d := range st.Details() {
-		br, ok := d.(*errdetails.BadRequest)
-		if !ok || len(br.GetFieldViolations()) == 0 {
-			continue
-		}
-		v := br.GetFieldViolations()[0]
-		field := strings.TrimPrefix(v.GetField(), "fields.")
-		if name, ok := serviceFieldNames[field]; ok {
-			field = name
-		}
-		return field + " " + strings.TrimSuffix(v.GetDescription(), ".") + "."
+func invalidReason(e upstream.Error) string {
+	if e.Field == "" {
+		return e.Rule
 	}
-	return st.Message()
+	field := strings.TrimPrefix(e.Field, "fields.")
+	if name, ok := serviceFieldNames[field]; ok {
+		field = name
+	}
+	return field + " " + strings.TrimSuffix(e.Rule, ".") + "."
 }

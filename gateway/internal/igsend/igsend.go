@@ -11,12 +11,11 @@ import (
 	"strconv"
 
 	"github.com/shopspring/decimal"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 )
@@ -51,6 +50,8 @@ const (
 	msgTooMany    = "Authentication failed: too many failed attempts. Try again later."
 	msgNoAccount  = "Data Validation Failed. Account Number was not available for this client."
 	msgBalanceOK  = "Client Balance successfully retrieved."
+	// msgUnavailable answers outages, timeouts and unknown outcomes.
+	msgUnavailable = "Service temporarily unavailable. Try again later."
 )
 
 type coreRes struct {
@@ -89,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, auth.ErrInvalidCredentials):
 			h.write(w, r, http.StatusUnauthorized, failure(msgAuthFailed, idAuthFailed))
 		default:
-			h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable. Try again later.")
+			h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
 		}
 		return
 	}
@@ -172,17 +173,20 @@ func renderRow(clientID int32, cb *ledgerv1.CurrencyBalance) (balanceRow, error)
 	return balanceRow{ClientID: clientID, AccountBalance: amount, Status: "success", Currency: cb.GetCurrency(), State: state}, nil
 }
 
+// serviceError renders a failed ledger call: a client the ledger does not
+// know, or cannot be asked about, has no account in igsend's terms.
 func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
-	switch status.Code(err) {
-	case codes.NotFound, codes.InvalidArgument:
+	e := upstream.Sort(r.Context(), h.log, err)
+	switch e.Kind {
+	case upstream.NotFound, upstream.Invalid:
 		h.write(w, r, http.StatusOK, failure(msgNoAccount, idNoAccount))
-	case codes.Unimplemented:
+	case upstream.Conflict, upstream.FailedPrecondition, upstream.Aborted:
+		h.WriteError(w, r, e.Kind.HTTPStatus(), e.Message())
+	case upstream.Unimplemented:
 		h.WriteError(w, r, http.StatusNotImplemented, "Not implemented yet.")
-	case codes.Unavailable:
-		h.log.WarnContext(r.Context(), "ledger unavailable", "error", err)
-		h.WriteError(w, r, http.StatusServiceUnavailable, "Service temporarily unavailable. Try again later.")
+	case upstream.Unavailable:
+		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
 	default:
-		h.log.ErrorContext(r.Context(), "ledger call failed", "error", err)
 		h.WriteError(w, r, http.StatusInternalServerError, "Internal error.")
 	}
 }

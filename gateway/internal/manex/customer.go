@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 )
 
@@ -133,29 +133,27 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, p params) {
 // serviceError maps a failed call into the envelope. Client-caused failures
 // are Code 403 with a reason in MANEX's terms; server-side ones use their
 // HTTP status as both Code and status, so monitoring sees them, and never
-// show the cause.
+// show the cause (upstream logs it).
 func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, action string, err error) {
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.NotFound:
+	e := upstream.Sort(r.Context(), h.log, err)
+	switch e.Kind {
+	case upstream.NotFound:
 		h.envelope(w, r, http.StatusOK, 403, msgNoCustomer, true, nil)
-	case codes.FailedPrecondition:
+	case upstream.FailedPrecondition:
 		// The only precondition a lookup has: the name is not ambiguous.
 		h.refuse(w, r, action, msgAmbiguous)
-	case codes.AlreadyExists:
+	case upstream.Conflict:
 		// Add is the only action that can collide, and only on Custno.
 		h.refuse(w, r, action, labelCustno+" is already taken by another customer.")
-	case codes.Aborted:
+	case upstream.Aborted:
 		h.refuse(w, r, action, "The customer was changed at the same time; try again.")
-	case codes.InvalidArgument:
-		h.refuse(w, r, action, invalidReason(st, action))
-	case codes.Unimplemented:
+	case upstream.Invalid:
+		h.refuse(w, r, action, invalidReason(e, action))
+	case upstream.Unimplemented:
 		h.envelope(w, r, http.StatusNotImplemented, 501, msgNotImplemented, true, nil)
-	case codes.Unavailable, codes.DeadlineExceeded:
-		h.log.WarnContext(r.Context(), "customer service unavailable", "error", err)
+	case upstream.Unavailable:
 		h.envelope(w, r, http.StatusServiceUnavailable, 503, msgUnavailable, true, nil)
 	default:
-		h.log.ErrorContext(r.Context(), "customer service call failed", "error", err)
 		h.envelope(w, r, http.StatusInternalServerError, 500, msgInternal, true, nil)
 	}
 }
@@ -163,16 +161,8 @@ func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, action st
 // invalidReason says in MANEX's terms what the service refused. The gateway
 // checks every rule it knows first, so this is the backstop for rules only
 // the service knows; its field names become the seed's parameter names.
-func invalidReason(st *status.Status, action string) string {
-	field, rule := "", st.Message()
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
-			v := br.GetFieldViolations()[0]
-			field, rule = v.GetField(), v.GetDescription()
-			break
-		}
-	}
-	field = strings.TrimPrefix(field, "customer.")
+func invalidReason(e upstream.Error, action string) string {
+	field := strings.TrimPrefix(e.Field, "customer.")
 	label := labelCustNumOrName
 	if action != "get" {
 		label = protoLabels[field]
@@ -180,7 +170,7 @@ func invalidReason(st *status.Status, action string) string {
 	if label == "" {
 		label = "A parameter"
 	}
-	return label + " " + strings.TrimSuffix(rule, ".") + "."
+	return label + " " + strings.TrimSuffix(e.Rule, ".") + "."
 }
 
 // protoLabels maps Customer field names to the parameters that set them.
