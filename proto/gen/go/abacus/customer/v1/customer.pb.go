@@ -85,7 +85,9 @@ type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exigo numeric id, assigned per tenant. Output only.
 	CustomerId int32 `protobuf:"varint,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	// Exigo alphanumeric key; optional, unique per tenant.
+	// Exigo alphanumeric key; optional, unique per tenant: 1 to 50 ASCII
+	// letters and digits (the service checks the characters and names the
+	// rule when it refuses one).
 	CustomerKey string `protobuf:"bytes,2,opt,name=customer_key,json=customerKey,proto3" json:"customer_key,omitempty"`
 	// CUSTNO: ten digits, unique per tenant; assigned when empty.
 	CustomerNumber string `protobuf:"bytes,3,opt,name=customer_number,json=customerNumber,proto3" json:"customer_number,omitempty"`
@@ -887,6 +889,7 @@ type isLookupCustomerRequest_By interface {
 }
 
 type LookupCustomerRequest_CustomerKey struct {
+	// 1 to 50 ASCII letters and digits.
 	CustomerKey string `protobuf:"bytes,1,opt,name=customer_key,json=customerKey,proto3,oneof"`
 }
 
@@ -1888,11 +1891,11 @@ var File_abacus_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_abacus_customer_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"!abacus/customer/v1/customer.proto\x12\x12abacus.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x14\n" +
+	"!abacus/customer/v1/customer.proto\x12\x12abacus.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x14\n" +
 	"\bCustomer\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\x05R\n" +
-	"customerId\x12@\n" +
-	"\fcustomer_key\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18\x1822\x14^$|^[A-Za-z0-9._-]+$R\vcustomerKey\x12>\n" +
+	"customerId\x12*\n" +
+	"\fcustomer_key\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x182R\vcustomerKey\x12>\n" +
 	"\x0fcustomer_number\x18\x03 \x01(\tB\x15\xbaH\x12r\x102\x0e^$|^[0-9]{10}$R\x0ecustomerNumber\x12\x1b\n" +
 	"\x04name\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x182R\x04name\x12D\n" +
 	"\x06status\x18\x05 \x01(\x0e2\".abacus.customer.v1.CustomerStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x1d\n" +
