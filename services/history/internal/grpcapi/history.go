@@ -203,7 +203,7 @@ func consistency(c *historyv1.ReadConsistency) (history.Consistency, error) {
 	if c == nil {
 		return history.Consistency{}, nil
 	}
-	out := history.Consistency{MinEntryID: c.GetMinEntryId()}
+	out := history.Consistency{MinEntryID: c.GetMinEntryId(), AllowStale: c.GetAllowStale()}
 	if c.GetMaxWait() != nil {
 		if err := c.GetMaxWait().CheckValid(); err != nil {
 			return out, &history.FieldError{Field: "consistency.max_wait", Rule: "must be a valid duration"}
@@ -229,6 +229,9 @@ func (s *History) toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, history.ErrNotApplied):
 		return status.Error(codes.Unavailable, err.Error()+"; retry")
+	case errors.Is(err, history.ErrLedgerUnavailable):
+		s.log.WarnContext(ctx, "ledger unavailable", "error", err.Error())
+		return status.Error(codes.Unavailable, "cannot learn from the ledger what has been posted, so this read cannot promise to be fresh; retry")
 	case errors.Is(err, history.ErrUnavailable):
 		s.log.WarnContext(ctx, "dependency unavailable", "error", err.Error())
 		return status.Error(codes.Unavailable, "customer service unavailable; retry")

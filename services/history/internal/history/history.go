@@ -34,6 +34,9 @@ var (
 	ErrNotApplied = errors.New("entry not applied yet")
 	// ErrUnavailable is a dependency (the customer service) that did not answer.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrLedgerUnavailable is a read that could not learn the ledger's head,
+	// and so cannot promise to see every acknowledged posting.
+	ErrLedgerUnavailable = errors.New("ledger unavailable")
 )
 
 // FieldError is an invalid value: Field names it (the proto field name) and
@@ -72,11 +75,16 @@ type Statement struct {
 	ClosingBalance decimal.Decimal
 }
 
-// Consistency asks a read to wait until ledger entry MinEntryID has been
-// applied, at most MaxWait (DefaultWait when nil, never above MaxWaitLimit).
+// Consistency says how fresh a read must be. Unless AllowStale, a read
+// waits until the projection has applied the last entry the ledger had
+// committed for the tenant when the read began, so that it sees every
+// posting acknowledged before it; and until entry MinEntryID, when set. It
+// waits at most MaxWait (DefaultWait when nil, never above MaxWaitLimit),
+// and never past its context's deadline.
 type Consistency struct {
 	MinEntryID int64
 	MaxWait    *time.Duration
+	AllowStale bool
 }
 
 // Wait bounds.
@@ -119,6 +127,9 @@ type Lag struct {
 // LagSource measures the projection of a tenant against the ledger.
 type LagSource interface {
 	Lag(ctx context.Context, tenantID string) (Lag, error)
+	// HeadEntryID is the id of the last entry the ledger has committed for
+	// the tenant, now; 0 when it has none.
+	HeadEntryID(ctx context.Context, tenantID string) (int64, error)
 	// Follow asks for the tenant to be projected now rather than at the next
 	// discovery, for a reader waiting on it.
 	Follow(tenantID string)

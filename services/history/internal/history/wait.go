@@ -53,14 +53,16 @@ func (a *Applied) NotifyAll() {
 	}
 }
 
-// await returns once the entry c names has been applied, or ErrNotApplied
-// when it is not within the wait.
+// await returns once the entries c asks for have been applied — the
+// ledger's head as of now unless c.AllowStale, and c.MinEntryID when set —
+// or ErrNotApplied when they are not within the wait.
+//
+// The projection applies the stream in order and whole transactions at a
+// time, so once the head's entry is in, so is every entry committed before
+// the head was read: every posting acknowledged before this read began.
 func (s *Service) await(ctx context.Context, tenantID string, c Consistency) error {
 	if c.MinEntryID < 0 {
 		return invalid("consistency.min_entry_id", "must be >= 0")
-	}
-	if c.MinEntryID == 0 {
-		return nil
 	}
 	wait := DefaultWait
 	if c.MaxWait != nil {
@@ -69,13 +71,45 @@ func (s *Service) await(ctx context.Context, tenantID string, c Consistency) err
 	if wait < 0 || wait > MaxWaitLimit {
 		return invalid("consistency.max_wait", "must be between 0s and %s", MaxWaitLimit)
 	}
+	var ids []int64
+	if c.MinEntryID > 0 {
+		ids = append(ids, c.MinEntryID)
+	}
+	if !c.AllowStale && s.lag != nil {
+		head, err := s.lag.HeadEntryID(ctx, tenantID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: read the stream head: %v", ErrLedgerUnavailable, err)
+		}
+		if head > 0 && head != c.MinEntryID {
+			ids = append(ids, head)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// Give up a little before the caller's deadline, so that it hears why.
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d)*9/10)
+	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for first := true; ; first = false {
 		changed := s.applied.Changed(tenantID)
-		ok, err := s.store.HasEntry(ctx, tenantID, c.MinEntryID)
-		if err != nil || ok {
-			return err
+		for len(ids) > 0 {
+			ok, err := s.store.HasEntry(ctx, tenantID, ids[0])
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			ids = ids[1:]
+		}
+		if len(ids) == 0 {
+			return nil
 		}
 		if first && s.lag != nil {
 			s.lag.Follow(tenantID)
@@ -83,7 +117,7 @@ func (s *Service) await(ctx context.Context, tenantID string, c Consistency) err
 		select {
 		case <-changed:
 		case <-timer.C:
-			return fmt.Errorf("entry %d not applied within %s: %w", c.MinEntryID, wait, ErrNotApplied)
+			return fmt.Errorf("entry %d not applied within %s: %w", ids[0], wait, ErrNotApplied)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

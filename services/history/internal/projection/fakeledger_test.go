@@ -39,8 +39,9 @@ type fakeLedger struct {
 	clock     time.Time
 	changed   chan struct{}
 	failEvery int
-	opened    int  // streams opened
-	cutOff    bool // streams fail at once; other calls work
+	opened    int            // streams opened
+	cutOff    bool           // streams fail at once; other calls work
+	continued map[int64]bool // entries the next entry's transaction continues
 }
 
 type fakeBalance struct {
@@ -50,7 +51,7 @@ type fakeBalance struct {
 
 func newFakeLedger() *fakeLedger {
 	return &fakeLedger{
-		entries: map[string][]*ledgerv1.Entry{}, balances: map[string]*fakeBalance{},
+		entries: map[string][]*ledgerv1.Entry{}, balances: map[string]*fakeBalance{}, continued: map[int64]bool{},
 		nextID: 1, clock: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), changed: make(chan struct{}),
 	}
 }
@@ -80,6 +81,12 @@ func (l *fakeLedger) serve(t *testing.T) ledgerv1.LedgerServiceClient {
 // and then go backwards, as a sequence does under concurrent transactions
 // that commit out of id order.
 func (l *fakeLedger) post(tenant string, customer int32, currency string, website int32, delta string) *ledgerv1.Entry {
+	return l.postContinued(tenant, customer, currency, website, delta, false)
+}
+
+// postContinued is post, marking the entry as continued by the next one's
+// transaction when continued is true.
+func (l *fakeLedger) postContinued(tenant string, customer int32, currency string, website int32, delta string, continued bool) *ledgerv1.Entry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := fmt.Sprintf("%s/%d/%s/%d", tenant, customer, currency, website)
@@ -104,9 +111,21 @@ func (l *fakeLedger) post(tenant string, customer int32, currency string, websit
 		NotifyCustomer: id%2 == 0, PostTime: timestamppb.New(l.clock),
 	}
 	l.entries[tenant] = append(l.entries[tenant], e)
+	if continued {
+		l.continued[id] = true
+	}
 	close(l.changed)
 	l.changed = make(chan struct{})
 	return e
+}
+
+// postTx posts n entries as one transaction: the stream marks every one
+// but the last as continued. The entries appear one by one, as a stream
+// reader may receive them, so a follower can be caught inside one.
+func (l *fakeLedger) postTx(tenant string, n int) {
+	for i := range n {
+		l.postContinued(tenant, 1, "USD", 0, "1.00", i < n-1)
+	}
 }
 
 // postMany posts n entries over a few balances of a few customers.
@@ -164,7 +183,10 @@ func (l *fakeLedger) WatchEntries(req *ledgerv1.WatchEntriesRequest, stream grpc
 				return status.Error(codes.Unavailable, "injected stream failure")
 			}
 			budget--
-			if err := stream.Send(&ledgerv1.WatchEntriesResponse{Entry: es[pos], Cursor: "pos-" + strconv.Itoa(pos+1)}); err != nil {
+			l.mu.Lock()
+			continues := l.continued[es[pos].GetEntryId()]
+			l.mu.Unlock()
+			if err := stream.Send(&ledgerv1.WatchEntriesResponse{Entry: es[pos], Cursor: "pos-" + strconv.Itoa(pos+1), Continues: continues}); err != nil {
 				return err
 			}
 		}
@@ -212,6 +234,7 @@ func (l *fakeLedger) GetStreamHead(ctx context.Context, req *ledgerv1.GetStreamH
 	resp := &ledgerv1.GetStreamHeadResponse{EntriesAfterCursor: int64(max(len(es)-pos, 0))}
 	if len(es) > 0 {
 		resp.HeadCursor = "pos-" + strconv.Itoa(len(es))
+		resp.HeadEntryId = es[len(es)-1].GetEntryId()
 	}
 	if pos < len(es) {
 		resp.FirstAfterCursorTime = es[pos].GetPostTime()

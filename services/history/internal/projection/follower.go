@@ -46,6 +46,8 @@ type follower struct {
 type item struct {
 	entry  store.Entry
 	cursor string
+	// continues: the ledger's transaction goes on in the next item.
+	continues bool
 }
 
 // run follows until ctx ends, reconnecting with capped exponential backoff
@@ -151,20 +153,42 @@ func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
 		}
 		// Then whatever arrives within the linger, up to the bound: under
 		// load each ledger commit would otherwise cost a projection commit
-		// (and its WAL flush) of its own.
+		// (and its WAL flush) of its own. A batch ends only where a ledger
+		// transaction ends, past the bound if need be (by at most one
+		// transaction), so that no reader ever sees part of one, such as
+		// part of an atomic batch of postings.
 		linger := time.NewTimer(f.p.cfg.Linger)
+		var streamErr error
 	fill:
-		for len(batch) < cap(batch) {
+		for len(batch) < f.p.cfg.BatchSize || batch[len(batch)-1].continues {
+			whole := !batch[len(batch)-1].continues
+			var lingerC <-chan time.Time
+			if whole {
+				lingerC = linger.C
+			}
 			select {
 			case it := <-items:
 				batch = append(batch, it)
-			case <-linger.C:
+			case <-lingerC:
+				break fill
+			case streamErr = <-recvErr:
 				break fill
 			case <-ctx.Done():
 				break fill
 			}
 		}
 		linger.Stop()
+		// Cut short inside a transaction: drop the part; the next stream
+		// starts again from the stored cursor, before it.
+		for len(batch) > 0 && batch[len(batch)-1].continues {
+			batch = batch[:len(batch)-1]
+		}
+		if len(batch) == 0 {
+			if streamErr == nil {
+				streamErr = ctx.Err()
+			}
+			return progressed, streamErr
+		}
 		f.queued.Add(-int64(len(batch)))
 		f.inFlight.Store(int64(len(batch)))
 		f.setOldest(batch[0].entry.UpdatedAt)
@@ -175,6 +199,9 @@ func (f *follower) follow(ctx context.Context) (progressed bool, err error) {
 		cursor, progressed = next, true
 		f.inFlight.Store(0)
 		f.setOldest(time.Time{})
+		if streamErr != nil {
+			return progressed, streamErr
+		}
 	}
 }
 
@@ -267,7 +294,7 @@ func toItem(resp *ledgerv1.WatchEntriesResponse) (item, error) {
 	if err != nil {
 		return item{}, fmt.Errorf("entry %d: balance after %q: %w", e.GetEntryId(), e.GetBalanceAfter(), err)
 	}
-	return item{cursor: resp.GetCursor(), entry: store.Entry{
+	return item{cursor: resp.GetCursor(), continues: resp.GetContinues(), entry: store.Entry{
 		HistoryID: e.GetEntryId(), BalanceID: e.GetBalanceId(), CustomerID: e.GetCustomerId(),
 		Currency: e.GetCurrency(), WebsiteID: e.GetWebsiteId(), Kind: e.GetKind(), Action: e.GetAction(),
 		BalanceDelta: delta, BalanceAmount: after, AdditionalInfo: e.GetComment(),

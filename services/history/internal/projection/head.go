@@ -15,6 +15,7 @@ import (
 // the ledger that others still post to. So the follower asks the ledger.
 type head struct {
 	read       time.Time // when; zero if never
+	lastEntry  int64     // the id of the stream's last entry then; 0 if none
 	behind     int64     // entries after the follower's cursor then
 	firstAfter time.Time // post time of the first of them
 	advanced   int64     // the follower's advanced count then
@@ -65,7 +66,7 @@ func (p *Projector) readHead(ctx context.Context, tenantID, cursor string) (head
 	if err != nil {
 		return head{}, err
 	}
-	h := head{read: time.Now(), behind: resp.GetEntriesAfterCursor()}
+	h := head{read: time.Now(), lastEntry: resp.GetHeadEntryId(), behind: resp.GetEntriesAfterCursor()}
 	if t := resp.GetFirstAfterCursorTime(); t != nil {
 		h.firstAfter = t.AsTime()
 	}
@@ -95,4 +96,11 @@ func (p *Projector) Lag(ctx context.Context, tenantID string) (history.Lag, erro
 		}
 	}
 	return l, nil
+}
+
+// HeadEntryID implements history.LagSource: what a read must wait for to
+// see every posting acknowledged before it began.
+func (p *Projector) HeadEntryID(ctx context.Context, tenantID string) (int64, error) {
+	h, err := p.readHead(ctx, tenantID, "")
+	return h.lastEntry, err
 }

@@ -25,13 +25,23 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ReadConsistency lets a caller read its own write: the read waits, at most
-// max_wait, until the ledger entry min_entry_id has been applied.
+// ReadConsistency tunes how fresh a read is. By default every read sees
+// every posting acknowledged before it began: it asks the ledger for the
+// last entry it has committed and waits, at most max_wait (and never past
+// the call's deadline), until the projection has applied it; when that
+// cannot be done in time (the ledger or the projection is down) the read
+// is UNAVAILABLE, never silently stale.
 type ReadConsistency struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	MinEntryId int64                  `protobuf:"varint,1,opt,name=min_entry_id,json=minEntryId,proto3" json:"min_entry_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also wait for this ledger entry (for a caller that knows which entry
+	// it wrote); 0 for none.
+	MinEntryId int64 `protobuf:"varint,1,opt,name=min_entry_id,json=minEntryId,proto3" json:"min_entry_id,omitempty"`
 	// At most 30s; a default of 5s applies when unset.
-	MaxWait       *durationpb.Duration `protobuf:"bytes,2,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	MaxWait *durationpb.Duration `protobuf:"bytes,2,opt,name=max_wait,json=maxWait,proto3" json:"max_wait,omitempty"`
+	// Skip the wait for the ledger's head: answer from what the projection
+	// has applied now, which may miss postings acknowledged moments ago. For
+	// callers that prefer speed to freshness; no dialect sets it.
+	AllowStale    bool `protobuf:"varint,3,opt,name=allow_stale,json=allowStale,proto3" json:"allow_stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -78,6 +88,13 @@ func (x *ReadConsistency) GetMaxWait() *durationpb.Duration {
 		return x.MaxWait
 	}
 	return nil
+}
+
+func (x *ReadConsistency) GetAllowStale() bool {
+	if x != nil {
+		return x.AllowStale
+	}
+	return false
 }
 
 // HistoryEntry is one history row: a ledger entry as the read model keeps it.
@@ -1002,11 +1019,13 @@ var File_abacus_history_v1_history_proto protoreflect.FileDescriptor
 
 const file_abacus_history_v1_history_proto_rawDesc = "" +
 	"\n" +
-	"\x1fabacus/history/v1/history.proto\x12\x11abacus.history.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x01\n" +
+	"\x1fabacus/history/v1/history.proto\x12\x11abacus.history.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x01\n" +
 	"\x0fReadConsistency\x12)\n" +
 	"\fmin_entry_id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"minEntryId\x12B\n" +
-	"\bmax_wait\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\f\xbaH\t\xaa\x01\x06\"\x02\b\x1e2\x00R\amaxWait\"\xb3\x03\n" +
+	"\bmax_wait\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\f\xbaH\t\xaa\x01\x06\"\x02\b\x1e2\x00R\amaxWait\x12\x1f\n" +
+	"\vallow_stale\x18\x03 \x01(\bR\n" +
+	"allowStale\"\xb3\x03\n" +
 	"\fHistoryEntry\x12\x1d\n" +
 	"\n" +
 	"history_id\x18\x01 \x01(\x03R\thistoryId\x12\x1d\n" +
