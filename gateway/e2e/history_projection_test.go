@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -113,7 +114,9 @@ func (p *historyProcs) launch(name string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(sys.logDir, name))
+	// "history#2" is a second replica of the history binary.
+	binary, _, _ := strings.Cut(name, "#")
+	cmd := exec.Command(filepath.Join(sys.logDir, binary))
 	cmd.Env = append(p.env[:len(p.env):len(p.env)], "ABACUS_GRPC_ADDR="+p.addrs[name], "ABACUS_ADMIN_ADDR="+p.addrs[name+"-admin"])
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
