@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -101,6 +102,81 @@ func (p *Projector) Lag(ctx context.Context, tenantID string) (history.Lag, erro
 // HeadEntryID implements history.LagSource: what a read must wait for to
 // see every posting acknowledged before it began.
 func (p *Projector) HeadEntryID(ctx context.Context, tenantID string) (int64, error) {
-	h, err := p.readHead(ctx, tenantID, "")
-	return h.lastEntry, err
+	return p.heads.get(ctx, tenantID, func(ctx context.Context) (int64, error) {
+		h, err := p.readHead(ctx, tenantID, "")
+		return h.lastEntry, err
+	})
+}
+
+// headReads shares reads of the ledger's head among the history reads of a
+// tenant that ask at the same time, without ever giving a read an answer
+// older than the read itself: a read joins only a ledger call that has not
+// started yet, so the head it gets was read after it asked. While one call
+// is under way, the reads that arrive wait for the next one, which starts
+// when the current one ends; under load a single call answers many reads.
+type headReads struct {
+	mu      sync.Mutex
+	tenants map[string]*headQueue
+}
+
+type headQueue struct {
+	running bool       // a call is under way
+	next    *headFetch // the call the reads arriving now will share
+}
+
+type headFetch struct {
+	done chan struct{}
+	id   int64
+	err  error
+}
+
+// get returns the tenant's head entry id as read by a call that started
+// after get was called.
+func (h *headReads) get(ctx context.Context, tenantID string, read func(ctx context.Context) (int64, error)) (int64, error) {
+	h.mu.Lock()
+	if h.tenants == nil {
+		h.tenants = map[string]*headQueue{}
+	}
+	q := h.tenants[tenantID]
+	if q == nil {
+		q = &headQueue{}
+		h.tenants[tenantID] = q
+	}
+	if q.next == nil {
+		q.next = &headFetch{done: make(chan struct{})}
+	}
+	f := q.next
+	if !q.running {
+		h.start(tenantID, q, read)
+	}
+	h.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.id, f.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// start runs the queued call, then the one queued meanwhile, if any. The
+// calls have their own bound: a reader that gives up does not cut the
+// call the others share. h.mu is held.
+func (h *headReads) start(tenantID string, q *headQueue, read func(ctx context.Context) (int64, error)) {
+	f := q.next
+	q.next, q.running = nil, true
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), headTimeout)
+		f.id, f.err = read(ctx)
+		cancel()
+		close(f.done)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		q.running = false
+		switch {
+		case q.next != nil:
+			h.start(tenantID, q, read)
+		default:
+			delete(h.tenants, tenantID)
+		}
+	}()
 }

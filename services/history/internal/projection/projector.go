@@ -93,6 +93,8 @@ type Projector struct {
 	metrics *metrics
 	kick    chan string
 
+	heads headReads // reads of the ledger's head, shared by concurrent history reads
+
 	mu        sync.Mutex
 	followers map[string]*running
 	tried     map[string]time.Time // last lock attempt of a tenant not followed
