@@ -94,6 +94,24 @@ func benchHistory(ctx context.Context, args []string) error {
 			return err
 		})
 	}
+	// The first page from many clients, with the read-your-writes wait (the
+	// default: one ledger head read and one history probe per read) and
+	// without it (allow_stale).
+	firstPage := func(stale bool) loadResult {
+		var c *historyv1.ReadConsistency
+		if stale {
+			c = &historyv1.ReadConsistency{AllowStale: true}
+		}
+		return closedLoop(tctx, f.clients, f.duration, func(ctx context.Context, _, _ int) error {
+			resp, err := hist.ListHistory(ctx, &historyv1.ListHistoryRequest{CustomerId: 1, PageSize: int32(pageSize), Consistency: c})
+			if err == nil && len(resp.GetEntries()) == 0 {
+				err = errUnexpected
+			}
+			return err
+		})
+	}
+	fmt.Fprintf(os.Stderr, "--> page 1, %d clients, read-your-writes on, then off (%s each)\n", f.clients, f.duration)
+	fresh, stale := firstPage(false), firstPage(true)
 	depths := []int{0, len(tokens) / 2, len(tokens) - 1}
 	pages := make([]loadResult, len(depths))
 	for i, d := range depths {
@@ -146,6 +164,11 @@ func benchHistory(ctx context.Context, args []string) error {
 		table = append(table, []string{fmt.Sprintf("ListHistory page %d (row %d)", d+1, d*pageSize+1), fmt.Sprintf("%d rows", rows),
 			strconv.Itoa(pages[i].ops), ms(pages[i].p50), ms(pages[i].p99), ratio})
 	}
+	table = append(table,
+		[]string{fmt.Sprintf("ListHistory page 1, %d clients, read-your-writes (default)", f.clients), fmt.Sprintf("%d rows", rows),
+			fmt.Sprintf("%.0f/s", fresh.perSecond()), ms(fresh.p50), ms(fresh.p99), fmt.Sprintf("%.2f× the rate without", fresh.perSecond()/stale.perSecond())},
+		[]string{fmt.Sprintf("ListHistory page 1, %d clients, allow_stale", f.clients), fmt.Sprintf("%d rows", rows),
+			fmt.Sprintf("%.0f/s", stale.perSecond()), ms(stale.p50), ms(stale.p99), "no wait for the ledger's head"})
 	table = append(table, []string{"GetBalanceAt, customer 1", fmt.Sprintf("%d rows in table", count), strconv.Itoa(at1.ops), ms(at1.p50), ms(at1.p99), "target < 2 ms"})
 	if extra > 0 {
 		table = append(table, []string{"GetBalanceAt, customer 2", fmt.Sprintf("%d rows in table", count), strconv.Itoa(at2.ops), ms(at2.p50), ms(at2.p99), "target < 2 ms"})
@@ -153,7 +176,7 @@ func benchHistory(ctx context.Context, args []string) error {
 	table = append(table, []string{"balance-at SQL, customer 2", fmt.Sprintf("%d rows in table", count), "51", fmt.Sprintf("%.3f ms", sqlMs), "", "EXPLAIN ANALYZE execution time, median"})
 	printTable(fmt.Sprintf("History benchmark: %d clients per measurement, %s each, gRPC, one PostgreSQL (fsync on)", 1, f.duration),
 		[]string{"workload", "data", "ops", "p50", "p99", "note"}, table)
-	for _, r := range append(pages, at1, at2) {
+	for _, r := range append(pages, at1, at2, fresh, stale) {
 		// A call cut by the end of a measurement is not a failure.
 		if r.firstError != nil && status.Code(r.firstError) != codes.DeadlineExceeded {
 			fmt.Printf("  first error: %v (%d errors)\n", r.firstError, r.errors)

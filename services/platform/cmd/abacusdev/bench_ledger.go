@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 )
 
@@ -91,6 +93,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 	}
 
 	ledger := ledgerv1.NewLedgerServiceClient(env.conns["ledger"])
+	hist := historyv1.NewHistoryServiceClient(env.conns["history"])
 	var notes []string
 	post := func(phase string, pick func() int32) (loadResult, error) {
 		before, err := sampleCounters(ctx, s)
@@ -98,6 +101,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 			return loadResult{}, err
 		}
 		cpu0 := sampleCPU(s)
+		lag := sampleLag(env.tenantCtx(ctx), hist)
 		res := closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
 			_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
 				Posting:        &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
@@ -105,6 +109,7 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 			})
 			return err
 		})
+		lagP50, lagP99, lagN := lag()
 		cpu1 := sampleCPU(s)
 		after, err := sampleCounters(ctx, s)
 		if err != nil {
@@ -113,6 +118,9 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 		tx, posts, syncs := after.transactions-before.transactions, after.postings-before.postings, after.walSyncs-before.walSyncs
 		notes = append(notes, fmt.Sprintf("%s: %.0f postings per transaction, %.0f WAL fsyncs/s (server-wide)",
 			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds()))
+		notes = append(notes, fmt.Sprintf("  history projection lag under this load: p50 %.1f ms, p99 %.1f ms "+
+			"(GetLag.time_behind, the age of the oldest committed entry not yet applied; %d samples)",
+			float64(lagP50.Microseconds())/1000, float64(lagP99.Microseconds())/1000, lagN))
 		notes = append(notes, "  "+perOp(cpu0, cpu1, res.ops, "posting")+
 			fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpu0, cpu1, res.elapsed)))
 		return res, nil
@@ -189,6 +197,39 @@ SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currenc
 		}
 	}
 	return nil
+}
+
+// sampleLag asks the history for the tenant's lag every 25 ms until the
+// returned function is called, which gives the median and 99th percentile
+// of the time behind and the number of samples.
+func sampleLag(ctx context.Context, hist historyv1.HistoryServiceClient) func() (p50, p99 time.Duration, n int) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan []time.Duration)
+	go func() {
+		var samples []time.Duration
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- samples
+				return
+			case <-tick.C:
+			}
+			if l, err := hist.GetLag(ctx, &historyv1.GetLagRequest{}); err == nil {
+				samples = append(samples, l.GetTimeBehind().AsDuration())
+			}
+		}
+	}()
+	return func() (time.Duration, time.Duration, int) {
+		cancel()
+		samples := <-done
+		slices.Sort(samples)
+		if len(samples) == 0 {
+			return 0, 0, 0
+		}
+		return samples[len(samples)/2], samples[min(len(samples)-1, len(samples)*99/100)], len(samples)
+	}
 }
 
 // errSeedDone ends the warm-up loop once every customer has a posting.
