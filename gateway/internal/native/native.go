@@ -26,8 +26,8 @@ import (
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 	"github.com/abacus-ledger/abacus/proto/openapi"
-	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/idemkey"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
 )
 
 // Clients are the services the native API exposes.
@@ -81,7 +81,7 @@ func New(c Clients, guard *auth.Guard, requestID RequestIDFunc, log *slog.Logger
 		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
 			// The runtime replaces the outgoing metadata of the context with
 			// what it builds, so the request id has to be added here.
-			return metadata.Pairs(grpcserver.RequestIDKey, requestID(ctx))
+			return metadata.Pairs(logging.RequestIDMetadata, requestID(ctx))
 		}),
 		// One way to name a method is enough; the override header only widens
 		// what a proxy in front of us has to understand.

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
 )
 
@@ -60,7 +59,7 @@ func validRequestID(id string) bool {
 func withRequestID(ctx context.Context, id string) context.Context {
 	ctx = context.WithValue(ctx, requestIDKey{}, id)
 	ctx = logging.WithAttrs(ctx, slog.String("request_id", id))
-	return metadata.AppendToOutgoingContext(ctx, grpcserver.RequestIDKey, id)
+	return metadata.AppendToOutgoingContext(ctx, logging.RequestIDMetadata, id)
 }
 
 // recorder remembers the status a handler answered with.

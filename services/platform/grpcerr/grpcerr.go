@@ -8,9 +8,29 @@ import (
 	"errors"
 	"log/slog"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 )
+
+// Field is the gRPC status of err when it is, or wraps, a *fielderr.Error:
+// INVALID_ARGUMENT with the message "field: rule" and a BadRequest detail,
+// the shape the validation interceptor gives too.
+func Field(err error) (error, bool) {
+	var fe *fielderr.Error
+	if !errors.As(err, &fe) {
+		return nil, false
+	}
+	st := status.New(codes.InvalidArgument, fe.Error())
+	if d, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: fe.Field, Description: fe.Rule},
+	}}); derr == nil {
+		st = d
+	}
+	return st.Err(), true
+}
 
 // Unexpected maps an error no domain case matched: a cancelled or expired
 // context keeps its code; anything else is logged and becomes INTERNAL,

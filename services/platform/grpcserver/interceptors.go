@@ -23,10 +23,6 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
-// RequestIDKey is the metadata key of the request id; the gateway forwards
-// its own, otherwise the server makes one.
-const RequestIDKey = "x-request-id"
-
 type metrics struct {
 	handled *prometheus.CounterVec
 	latency *prometheus.HistogramVec
@@ -48,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 func requestID(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(RequestIDKey); len(v) > 0 && len(v[0]) <= 64 {
+	if v := md.Get(logging.RequestIDMetadata); len(v) > 0 && len(v[0]) <= 64 {
 		return v[0]
 	}
 	b := make([]byte, 8)

@@ -9,6 +9,12 @@ import (
 	"strings"
 )
 
+// RequestIDMetadata is the gRPC metadata key that carries a request's id
+// from one Abacus process to the next, so that their log lines of one
+// request share it: the gateway sends its own, and a server makes one up
+// when a call comes without.
+const RequestIDMetadata = "x-request-id"
+
 // New returns a JSON logger writing to w at the named level (debug, info,
 // warn, error), tagged with the service name.
 func New(w io.Writer, service, level string) (*slog.Logger, error) {

@@ -15,7 +15,6 @@ import (
 
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
-	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 	"github.com/abacus-ledger/abacus/services/platform/grpcerr"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
@@ -217,7 +216,7 @@ func consistency(c *historyv1.ReadConsistency) (history.Consistency, error) {
 // toStatus maps domain errors to gRPC codes, in one place. Internal failures
 // are logged and never shown to the client.
 func (s *History) toStatus(ctx context.Context, err error) error {
-	if st, ok := fielderr.Status(err); ok {
+	if st, ok := grpcerr.Field(err); ok {
 		return st
 	}
 	switch {

@@ -11,14 +11,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
-	"github.com/abacus-ledger/abacus/services/platform/fielderr"
 	"github.com/abacus-ledger/abacus/services/platform/grpcerr"
 )
 
 // toStatus maps domain errors to gRPC codes, in one place. Internal
 // failures are logged and never shown to the client.
 func toStatus(ctx context.Context, log *slog.Logger, err error) error {
-	if st, ok := fielderr.Status(err); ok {
+	if st, ok := grpcerr.Field(err); ok {
 		return st
 	}
 	switch {
