@@ -12,7 +12,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-MODULES := proto services/platform services/customer services/ledger services/history gateway deploy
+# The workspace's modules, from go.work (`go list -m`), relative to here.
+MODULES := $(patsubst $(CURDIR)/%,%,$(shell go list -m -f '{{.Dir}}'))
 PKGS := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 TOOLS := $(CURDIR)/.tools/bin
 BUF := $(TOOLS)/buf
@@ -89,7 +90,7 @@ lint: tools third-party-protos $(STATICCHECK)
 build:
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/ ./services/customer/cmd/customer ./services/ledger/cmd/ledger \
-		./services/history/cmd/history ./gateway/cmd/gateway ./services/platform/cmd/abacusdev
+		./services/history/cmd/history ./gateway/cmd/gateway ./dev/cmd/abacusdev
 
 .PHONY: run
 run: build

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/abacus-ledger/abacus/services/platform/pgserver"
+	"github.com/abacus-ledger/abacus/dev/pgserver"
 )
 
 // TestStartStop runs a real throwaway cluster: it needs the PostgreSQL

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/abacus-ledger/abacus/services/platform/pgserver"
+	"github.com/abacus-ledger/abacus/dev/pgserver"
 )
 
 // process is one Abacus binary the stack runs.

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/abacus-ledger/abacus/services/platform/pgserver"
+	"github.com/abacus-ledger/abacus/dev/pgserver"
 )
 
 // testDatabaseEnv is the variable package pgtest reads (pgtest.EnvVar; not
