@@ -222,7 +222,7 @@ func effectiveUID(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) *in
 }
 
 // checkCommand: the command, when given, is the image's entrypoint; the
-// arguments name a subcommand the binary has (app.Run knows serve and
+// arguments name a subcommand the binary has (app.Command knows serve and
 // migrate; the gateway has none).
 func checkCommand(t *testing.T, where string, st *stage, c *corev1.Container, bin *binary, init bool) {
 	t.Helper()

@@ -18,20 +18,21 @@ import (
 // each module's path below it is its directory below the repository root.
 const modulePrefix = "github.com/abacus-ledger/abacus/"
 
-// appImport is the shared service main; a binary that calls its Run reads
-// app.Common on top of its own config.
+// appImport is what the services' mains share; a binary that calls its
+// Command has the serve and migrate subcommands and reads app.Common on top
+// of its own settings.
 const appImport = modulePrefix + "services/platform/app"
 
 // binary is what one binary reads from its environment, found by parsing its
 // Go source: the env tags of every config struct its main package names
 // (walked into nested structs, as services/platform/config does), plus
-// app.Common when main calls app.Run.
+// app.Common when main calls app.Command.
 type binary struct {
 	name    string
 	env     map[string]envField // by variable name
 	usesApp bool
-	// specDefaults are app.Spec's DefaultGRPCAddr and DefaultAdminAddr, which
-	// app.Run uses when the variable is empty.
+	// specDefaults are Default* string fields of a composite literal in
+	// main, for addresses a binary defaults in code rather than in a tag.
 	specDefaults map[string]string
 }
 
@@ -41,7 +42,8 @@ type envField struct {
 }
 
 // Listen roles: the variable holding each listen address, the container port
-// name the manifests give it, and the app.Spec field that defaults it.
+// name the manifests give it, and the composite-literal field that defaults
+// it in code, if any.
 var listenRoles = []struct{ role, env, specDefault string }{
 	{"grpc", "ABACUS_GRPC_ADDR", "DefaultGRPCAddr"},
 	{"http", "ABACUS_HTTP_ADDR", ""},
@@ -264,7 +266,7 @@ func (s *sourceIndex) binary(name, pkgDir string) (*binary, error) {
 					roots = append(roots, d)
 				}
 			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Run" {
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Command" {
 					if x, ok := sel.X.(*ast.Ident); ok && modulePrefix+ims[x.Name] == appImport {
 						b.usesApp = true
 					}

@@ -22,6 +22,7 @@ require (
 	buf.build/go/protovalidate v1.4.0 // indirect
 	cel.dev/cel-go v0.32.0 // indirect
 	cel.dev/expr v0.25.3 // indirect
+	github.com/abacus-ledger/abacus/services/customer v0.0.0-00010101000000-000000000000
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -48,3 +49,5 @@ require (
 replace github.com/abacus-ledger/abacus/proto => ../../proto
 
 replace github.com/abacus-ledger/abacus/services/platform => ../platform
+
+replace github.com/abacus-ledger/abacus/services/customer => ../customer

@@ -8,11 +8,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
@@ -22,6 +25,10 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/config"
+	"github.com/abacus-ledger/abacus/services/platform/database"
+	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -35,30 +42,69 @@ func main() {
 	}
 }
 
+// settings is the customer service's configuration.
+type settings struct {
+	app.Common
+	GRPCAddr  string `env:"ABACUS_GRPC_ADDR" flag:"grpc-addr" default:":9091" help:"gRPC listen address"`
+	AdminAddr string `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9191" help:"admin HTTP listen address (/metrics, /livez, /readyz)"`
+}
+
+// adminCommand administers tenants and credentials.
+const adminCommand = "admin"
+
 func run(ctx context.Context, args []string) error {
-	return app.Run(ctx, app.Spec{
-		Name:             "customer",
-		Schema:           "customer",
-		Migrations:       migrations.FS,
-		DefaultGRPCAddr:  ":9091",
-		DefaultAdminAddr: ":9191",
-		TenantFree:       grpcapi.TenantFree,
-		Checker: func(_ context.Context, d app.Deps) (tenancy.Checker, error) {
-			return tenant.NewService(store.New(d.Pool)), nil
+	// Setup: configuration, logger, database and its migrations. The admin
+	// command keeps stdout for its own output.
+	cmd, args, adminArgs := app.Command(args, adminCommand)
+	var cfg settings
+	if err := config.Load("customer", args, &cfg); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	logOut := os.Stdout
+	if cmd == adminCommand {
+		logOut = os.Stderr
+	}
+	log, err := logging.New(logOut, "customer", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if cmd == app.Serve {
+		log.Info("starting", "config", config.String(&cfg))
+	}
+	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "customer", "customer", migrations.FS,
+		cmd != app.Serve || cfg.MigrateOnStart)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	tenants := tenant.NewService(st)
+	switch cmd {
+	case app.Migrate:
+		log.Info("migrations applied", "schema", "customer")
+		return nil
+	case adminCommand:
+		return runAdmin(ctx, tenants, os.Stdout, adminArgs)
+	}
+	if err := app.RequireServiceToken(cfg.Common); err != nil {
+		return err
+	}
+
+	// The parts; the customer service has no peers: it owns the tenants the
+	// others ask it about.
+	admin := grpcapi.NewTenantAdmin(tenants, log)
+	customers := grpcapi.NewCustomers(customer.NewService(st), log)
+	return grpcserver.Run(ctx, grpcserver.Options{
+		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
+		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),
+		Registry: prometheus.NewRegistry(),
+		Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
+		Register: func(s *grpc.Server) {
+			customerv1.RegisterTenantAdminServiceServer(s, admin)
+			customerv1.RegisterCustomerServiceServer(s, customers)
 		},
-		Handlers: func(_ context.Context, d app.Deps) (func(*grpc.Server), error) {
-			st := store.New(d.Pool)
-			admin := grpcapi.NewTenantAdmin(tenant.NewService(st), d.Log)
-			customers := grpcapi.NewCustomers(customer.NewService(st), d.Log)
-			return func(s *grpc.Server) {
-				customerv1.RegisterTenantAdminServiceServer(s, admin)
-				customerv1.RegisterCustomerServiceServer(s, customers)
-			}, nil
-		},
-		Commands: map[string]func(context.Context, app.Deps, []string) error{
-			"admin": func(ctx context.Context, d app.Deps, args []string) error {
-				return runAdmin(ctx, tenant.NewService(store.New(d.Pool)), os.Stdout, args)
-			},
-		},
-	}, args)
+	})
 }

@@ -8,27 +8,33 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/customer/customerclient"
 	"github.com/abacus-ledger/abacus/services/history/internal/grpcapi"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
 	"github.com/abacus-ledger/abacus/services/history/internal/projection"
-	"github.com/abacus-ledger/abacus/services/history/internal/remote"
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
-	"github.com/abacus-ledger/abacus/services/platform/customerdir"
+	"github.com/abacus-ledger/abacus/services/platform/config"
+	"github.com/abacus-ledger/abacus/services/platform/database"
+	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
 func main() {
@@ -41,13 +47,16 @@ func main() {
 	}
 }
 
-// config is the history service's own configuration.
-type config struct {
-	app.CustomerClientConfig
-	LedgerAddr string        `env:"ABACUS_LEDGER_ADDR" flag:"ledger-addr" default:"127.0.0.1:9092" help:"ledger service gRPC address"`
-	TenantPoll time.Duration `env:"ABACUS_HISTORY_TENANT_POLL" flag:"tenant-poll" default:"3s" help:"how often the projector lists tenants"`
-	BatchSize  int           `env:"ABACUS_HISTORY_BATCH_SIZE" flag:"batch-size" default:"500" help:"most entries one projection transaction applies"`
-	Linger     time.Duration `env:"ABACUS_HISTORY_LINGER" flag:"linger" default:"20ms" help:"how long a projection batch waits for more entries after its first"`
+// settings is the history service's configuration.
+type settings struct {
+	app.Common
+	GRPCAddr     string        `env:"ABACUS_GRPC_ADDR" flag:"grpc-addr" default:":9093" help:"gRPC listen address"`
+	AdminAddr    string        `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9193" help:"admin HTTP listen address (/metrics, /livez, /readyz)"`
+	CustomerAddr string        `env:"ABACUS_CUSTOMER_ADDR" flag:"customer-addr" default:"127.0.0.1:9091" help:"customer service gRPC address"`
+	LedgerAddr   string        `env:"ABACUS_LEDGER_ADDR" flag:"ledger-addr" default:"127.0.0.1:9092" help:"ledger service gRPC address"`
+	TenantPoll   time.Duration `env:"ABACUS_HISTORY_TENANT_POLL" flag:"tenant-poll" default:"3s" help:"how often the projector lists tenants"`
+	BatchSize    int           `env:"ABACUS_HISTORY_BATCH_SIZE" flag:"batch-size" default:"500" help:"most entries one projection transaction applies"`
+	Linger       time.Duration `env:"ABACUS_HISTORY_LINGER" flag:"linger" default:"20ms" help:"how long a projection batch waits for more entries after its first"`
 }
 
 // customerCacheTTL is how long an existing customer is remembered.
@@ -59,54 +68,81 @@ const customerCacheTTL = 10 * time.Minute
 const customerCacheSize = 100_000
 
 func run(ctx context.Context, args []string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var cfg config
-	// The projector and the notification listener run beside the gRPC
-	// server; run waits for them after it, so a stop is clean.
-	var background sync.WaitGroup
-	defer background.Wait()
-	defer cancel()
-	return app.Run(ctx, app.Spec{
-		Name:             "history",
-		Schema:           "history",
-		Migrations:       migrations.FS,
-		DefaultGRPCAddr:  ":9093",
-		DefaultAdminAddr: ":9193",
-		Config:           &cfg,
-		Checker:          app.RemoteChecker(&cfg.CustomerClientConfig),
-		Handlers: func(ctx context.Context, d app.Deps) (func(*grpc.Server), error) {
-			token := d.Common.Serve.ServiceToken
-			customerConn, err := rpcclient.Dial(cfg.CustomerAddr, token, d.Common.Client)
-			if err != nil {
-				return nil, err
-			}
-			ledgerConn, err := rpcclient.Dial(cfg.LedgerAddr, token, d.Common.Client)
-			if err != nil {
-				customerConn.Close()
-				return nil, err
-			}
-			st := store.New(d.Pool)
-			applied := history.NewApplied()
-			proj := projection.New(st, ledgerv1.NewLedgerServiceClient(ledgerConn),
-				remote.Tenants{Client: customerv1.NewTenantAdminServiceClient(customerConn)}, d.Log,
-				projection.Config{TenantPoll: cfg.TenantPoll, BatchSize: cfg.BatchSize, Linger: cfg.Linger})
-			if err := proj.Register(d.Registry); err != nil {
-				customerConn.Close()
-				ledgerConn.Close()
-				return nil, fmt.Errorf("register metrics: %w", err)
-			}
-			background.Go(func() { applied.Listen(ctx, st, d.Log) })
-			background.Go(func() {
-				proj.Run(ctx)
-				ledgerConn.Close()
-			})
-			context.AfterFunc(ctx, func() { customerConn.Close() })
-			customers := customerdir.NewCached(customerdir.NewRemote(customerConn), customerCacheTTL, customerCacheSize)
-			srv := grpcapi.NewHistory(history.NewService(st, customers, applied, proj), d.Log)
-			return func(s *grpc.Server) {
-				historyv1.RegisterHistoryServiceServer(s, srv)
-			}, nil
-		},
-	}, args)
+	// Setup: configuration, logger, database and its migrations.
+	cmd, args, _ := app.Command(args)
+	var cfg settings
+	if err := config.Load("history", args, &cfg); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	log, err := logging.New(os.Stdout, "history", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if cmd == app.Serve {
+		log.Info("starting", "config", config.String(&cfg))
+	}
+	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "history", "history", migrations.FS, cmd == app.Migrate || cfg.MigrateOnStart)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cmd == app.Migrate {
+		log.Info("migrations applied", "schema", "history")
+		return nil
+	}
+	if err := app.RequireServiceToken(cfg.Common); err != nil {
+		return err
+	}
+
+	// The peers, each dialed once: the customer service (tenants and
+	// customers) and the ledger (its change stream and head).
+	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	if err != nil {
+		return err
+	}
+	defer customerConn.Close()
+	ledgerConn, err := rpcclient.Dial(cfg.LedgerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	if err != nil {
+		return err
+	}
+	defer ledgerConn.Close()
+
+	// The parts.
+	tenants := customerclient.NewTenants(customerConn)
+	st := store.New(pool)
+	applied := history.NewApplied()
+	proj := projection.New(st, ledgerv1.NewLedgerServiceClient(ledgerConn), tenants, log,
+		projection.Config{TenantPoll: cfg.TenantPoll, BatchSize: cfg.BatchSize, Linger: cfg.Linger})
+	reg := prometheus.NewRegistry()
+	if err := proj.Register(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	customers := customerclient.NewCached(customerclient.NewRemote(customerConn), customerCacheTTL, customerCacheSize)
+	server := grpcapi.NewHistory(history.NewService(st, customers, applied, proj), log)
+
+	// Background work (the projector, and the listener that wakes waiting
+	// reads) and serving; when ctx ends, all stop, a projection batch under
+	// way committing first.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		applied.Listen(gctx, st, log)
+		return nil
+	})
+	g.Go(func() error {
+		proj.Run(gctx)
+		return nil
+	})
+	g.Go(func() error {
+		return grpcserver.Run(gctx, grpcserver.Options{
+			Name: "history", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
+			Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenancy.NewCachedChecker(tenants, time.Minute), nil),
+			Registry: reg,
+			Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
+			Register: func(s *grpc.Server) { historyv1.RegisterHistoryServiceServer(s, server) },
+		})
+	})
+	return g.Wait()
 }

@@ -13,10 +13,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"github.com/abacus-ledger/abacus/services/customer/customerclient"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
-	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 )
 
@@ -46,7 +46,7 @@ func newFixture(t *testing.T) fixture {
 	a, b := uuid.NewString(), uuid.NewString()
 	dir := &directory{known: map[string]map[int32]bool{a: {4: true, 7: true}, b: {4: true}}}
 	return fixture{st: st, dir: dir, a: a, b: b,
-		svc: history.NewService(st, customerdir.NewCached(dir, time.Minute, 1000), history.NewApplied(), nil)}
+		svc: history.NewService(st, customerclient.NewCached(dir, time.Minute, 1000), history.NewApplied(), nil)}
 }
 
 var t0 = time.Date(2012, 4, 6, 13, 44, 58, 0, time.UTC)

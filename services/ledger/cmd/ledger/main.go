@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,22 +16,30 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/customer/customerclient"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/grpcapi"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
-	"github.com/abacus-ledger/abacus/services/platform/customerdir"
+	"github.com/abacus-ledger/abacus/services/platform/config"
+	"github.com/abacus-ledger/abacus/services/platform/database"
+	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
-// config is the ledger's own configuration, loaded with app.Common.
-type config struct {
-	app.CustomerClientConfig
+// settings is the ledger's configuration.
+type settings struct {
+	app.Common
+	GRPCAddr          string        `env:"ABACUS_GRPC_ADDR" flag:"grpc-addr" default:":9092" help:"gRPC listen address"`
+	AdminAddr         string        `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9192" help:"admin HTTP listen address (/metrics, /livez, /readyz)"`
+	CustomerAddr      string        `env:"ABACUS_CUSTOMER_ADDR" flag:"customer-addr" default:"127.0.0.1:9091" help:"customer service gRPC address"`
 	MaxBatch          int           `env:"ABACUS_LEDGER_MAX_BATCH" flag:"max-batch" default:"512" help:"most postings one group-commit transaction holds"`
 	QueueSize         int           `env:"ABACUS_LEDGER_QUEUE_SIZE" flag:"queue-size" default:"4096" help:"posting requests that may wait for the committer before callers block"`
 	TxTimeout         time.Duration `env:"ABACUS_LEDGER_TX_TIMEOUT" flag:"tx-timeout" default:"30s" help:"bound of one posting transaction"`
@@ -51,59 +61,84 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	var cfg config
-	// One connection to the customer service serves both the tenant checks
-	// of the interceptor and the ledger's customer checks.
-	var customerConn *grpc.ClientConn
-	drained := make(chan struct{})
-	started := false
-	err := app.Run(ctx, app.Spec{
-		Name:             "ledger",
-		Schema:           "ledger",
-		Migrations:       migrations.FS,
-		DefaultGRPCAddr:  ":9092",
-		DefaultAdminAddr: ":9192",
-		Config:           &cfg,
-		Checker: func(ctx context.Context, d app.Deps) (tenancy.Checker, error) {
-			conn, err := rpcclient.Dial(cfg.CustomerAddr, d.Common.Serve.ServiceToken, d.Common.Client)
-			if err != nil {
-				return nil, err
-			}
-			customerConn = conn
-			return app.RemoteTenants(conn), nil
-		},
-		Handlers: func(ctx context.Context, d app.Deps) (func(*grpc.Server), error) {
-			customers := customerdir.NewCached(customerdir.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
-			svc := ledger.NewService(store.New(d.Pool), customers, d.Log, ledger.Config{
-				MaxBatch: cfg.MaxBatch, QueueSize: cfg.QueueSize, TxTimeout: cfg.TxTimeout, PollInterval: cfg.WatchPoll,
-				Committers: cfg.Committers,
-			})
-			if err := registerMetrics(d.Registry, svc); err != nil {
-				return nil, err
-			}
-			// ctx ends when the server starts shutting down: the service then
-			// refuses new postings, ends every watch and commits what is queued.
-			started = true
-			go func() {
-				defer close(drained)
-				svc.Run(ctx)
-				d.Log.Info("committer drained")
-			}()
-			server := grpcapi.New(svc, d.Log)
-			return func(s *grpc.Server) { ledgerv1.RegisterLedgerServiceServer(s, server) }, nil
-		},
-	}, args)
-	if started {
+	// Setup: configuration, logger, database and its migrations.
+	cmd, args, _ := app.Command(args)
+	var cfg settings
+	if err := config.Load("ledger", args, &cfg); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	log, err := logging.New(os.Stdout, "ledger", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if cmd == app.Serve {
+		log.Info("starting", "config", config.String(&cfg))
+	}
+	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "ledger", "ledger", migrations.FS, cmd == app.Migrate || cfg.MigrateOnStart)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cmd == app.Migrate {
+		log.Info("migrations applied", "schema", "ledger")
+		return nil
+	}
+	if err := app.RequireServiceToken(cfg.Common); err != nil {
+		return err
+	}
+
+	// The one peer: the customer service answers both the tenant checks of
+	// the interceptor and the ledger's customer checks.
+	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	if err != nil {
+		return err
+	}
+	defer customerConn.Close()
+
+	// The parts.
+	customers := customerclient.NewCached(customerclient.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
+	svc := ledger.NewService(store.New(pool), customers, log, ledger.Config{
+		MaxBatch: cfg.MaxBatch, QueueSize: cfg.QueueSize, TxTimeout: cfg.TxTimeout, PollInterval: cfg.WatchPoll,
+		Committers: cfg.Committers,
+	})
+	reg := prometheus.NewRegistry()
+	if err := registerMetrics(reg, svc); err != nil {
+		return err
+	}
+	server := grpcapi.New(svc, log)
+
+	// Background work and serving. When ctx ends the server drains its
+	// calls, and the committer refuses new postings, ends every watch and
+	// commits what is queued, within DrainTimeout.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			svc.Run(gctx)
+		}()
+		<-gctx.Done()
 		select {
 		case <-drained:
+			log.Info("committer drained")
+			return nil
 		case <-time.After(cfg.DrainTimeout):
-			fmt.Fprintln(os.Stderr, "ledger: queued postings did not commit in", cfg.DrainTimeout)
+			return fmt.Errorf("queued postings did not commit within %s", cfg.DrainTimeout)
 		}
-	}
-	if customerConn != nil {
-		customerConn.Close()
-	}
-	return err
+	})
+	g.Go(func() error {
+		return grpcserver.Run(gctx, grpcserver.Options{
+			Name: "ledger", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
+			Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, customerclient.TenantChecker(customerConn), nil),
+			Registry: reg,
+			Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
+			Register: func(s *grpc.Server) { ledgerv1.RegisterLedgerServiceServer(s, server) },
+		})
+	})
+	return g.Wait()
 }
 
 // registerMetrics exposes the committer's counters on /metrics.

@@ -19,10 +19,10 @@ import (
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
+	"github.com/abacus-ledger/abacus/services/customer/customerclient"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/ledger"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
-	"github.com/abacus-ledger/abacus/services/platform/customerdir"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
@@ -96,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 
-	directory := customerdir.NewCached(customerdir.NewRemote(customerConn), time.Minute, 1000)
+	directory := customerclient.NewCached(customerclient.NewRemote(customerConn), time.Minute, 1000)
 	svc := ledger.NewService(store.New(pool), directory, log, ledger.Config{})
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(ctx) })

@@ -1,4 +1,4 @@
-package customerdir
+package customerclient
 
 import (
 	"context"

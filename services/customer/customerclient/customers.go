@@ -1,8 +1,9 @@
-// Package customerdir answers, for the services other than the customer
-// service, whether a tenant has a customer: the customer service owns
-// customers, and the others only ask, through a cache of the customers
-// known to exist.
-package customerdir
+// Package customerclient is the customer service's client side, for the
+// other services: whether a tenant has a customer (through a cache of the
+// customers known to exist), whether a tenant exists, and which tenants
+// exist. The customer service owns customers and tenants; the others only
+// ask, over a connection made with rpcclient.Dial.
+package customerclient
 
 import (
 	"context"
