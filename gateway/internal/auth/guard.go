@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -17,31 +16,6 @@ import (
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
-
-// ErrInvalidCredentials is returned, wrapping the precise reason, when a
-// request's credentials are missing, malformed, wrong or revoked.
-var ErrInvalidCredentials = errors.New("invalid credentials")
-
-// ErrUnavailable is returned when the credentials could not be checked
-// because the customer service failed; it is not the client's fault and is
-// not counted against it.
-var ErrUnavailable = errors.New("authentication service unavailable")
-
-// TooManyAttemptsError is returned, before any credential is checked, while
-// the client has exhausted its failed attempts.
-type TooManyAttemptsError struct {
-	RetryAfter time.Duration
-}
-
-func (e *TooManyAttemptsError) Error() string {
-	return fmt.Sprintf("too many failed authentication attempts; retry after %s", e.RetryAfter)
-}
-
-// SetRetryAfter sets the Retry-After header (whole seconds, at least 1).
-func (e *TooManyAttemptsError) SetRetryAfter(h http.Header) {
-	secs := int(math.Ceil(e.RetryAfter.Seconds()))
-	h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
-}
 
 // CredentialFunc extracts a dialect's credential from a request. An error
 // means the request carries no usable credential; it counts as a failure.
@@ -68,18 +42,20 @@ func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log 
 
 // Authenticate checks the limiter, extracts the credential with credential,
 // and resolves it to a tenant. On success it returns r's context acting for
-// that tenant, so every service call made with it carries the tenant. The
-// error is a *TooManyAttemptsError, wraps ErrInvalidCredentials, or wraps
-// ErrUnavailable.
-func (g *Guard) Authenticate(r *http.Request, credential CredentialFunc) (context.Context, error) {
+// that tenant, so every service call made with it carries the tenant. On
+// failure it returns the sorted failure, having logged it and set the
+// headers every API sends with it: Retry-After (whole seconds, at least 1)
+// while the client is refused.
+func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request, credential CredentialFunc) (context.Context, *Failure) {
 	key := ClientKeyBehind(r, g.trusted)
 	if wait, blocked := g.limiter.Blocked(key); blocked {
-		return nil, &TooManyAttemptsError{RetryAfter: wait}
+		w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
+		return nil, &Failure{Kind: TooManyAttempts}
 	}
 	req, err := credential(r)
 	if err != nil {
 		g.fail(r, key, err)
-		return nil, fmt.Errorf("%w: %w", ErrInvalidCredentials, err)
+		return nil, &Failure{Kind: InvalidCredentials, Missing: errors.Is(err, ErrMissing)}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
 	defer cancel()
@@ -90,14 +66,14 @@ func (g *Guard) Authenticate(r *http.Request, credential CredentialFunc) (contex
 		// InvalidArgument: the credential breaks the service's length or
 		// format rules, so it cannot be a valid one.
 		g.fail(r, key, err)
-		return nil, fmt.Errorf("%w: %s", ErrInvalidCredentials, status.Convert(err).Message())
+		return nil, &Failure{Kind: InvalidCredentials}
 	default:
 		g.log.ErrorContext(r.Context(), "authenticate call failed", "error", err)
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, &Failure{Kind: Unavailable}
 	}
 	if resp.GetTenantId() == "" {
 		g.log.ErrorContext(r.Context(), "authenticate answered without a tenant")
-		return nil, ErrUnavailable
+		return nil, &Failure{Kind: Unavailable}
 	}
 	return tenancy.WithTenant(r.Context(), resp.GetTenantId()), nil
 }

@@ -68,9 +68,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
 		return
 	}
-	ctx, err := h.guard.Authenticate(r, credential)
-	if err != nil {
-		h.authFailure(w, r, err)
+	ctx, fail := h.guard.Authenticate(w, r, credential)
+	if fail != nil {
+		h.fail(w, r, fail.HTTPStatus(), authMessages.For(*fail))
 		return
 	}
 	rt.serve(h, w, r.WithContext(ctx))
@@ -90,24 +90,17 @@ func credential(r *http.Request) (*customerv1.AuthenticateRequest, error) {
 	}}, nil
 }
 
-func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, err error) {
-	var tooMany *auth.TooManyAttemptsError
-	switch {
-	case errors.As(err, &tooMany):
-		tooMany.SetRetryAfter(w.Header())
-		h.WriteError(w, r, http.StatusTooManyRequests, "Too many failed login attempts. Try again later.")
-	case errors.Is(err, auth.ErrInvalidCredentials):
-		h.WriteError(w, r, http.StatusUnauthorized, "Invalid login, company or password.")
-	default:
-		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
-	}
-}
-
 const (
 	msgUnavailable    = "Service temporarily unavailable. Try again later."
 	msgNotImplemented = "Not implemented yet."
 	msgInternal       = "An internal error occurred."
 )
+
+var authMessages = auth.Messages{
+	Unavailable:        msgUnavailable,
+	InvalidCredentials: "Invalid login, company or password.",
+	TooManyAttempts:    "Too many failed login attempts. Try again later.",
+}
 
 // serviceError answers for a failed call of either method, in Exigo's
 // words. A customer the tenant does not have is 404, whoever else may have

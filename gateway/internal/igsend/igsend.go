@@ -4,7 +4,6 @@
 package igsend
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,13 +45,17 @@ const (
 )
 
 const (
-	msgAuthFailed = "Authentication failed: invalid public or private key."
-	msgTooMany    = "Authentication failed: too many failed attempts. Try again later."
-	msgNoAccount  = "Data Validation Failed. Account Number was not available for this client."
-	msgBalanceOK  = "Client Balance successfully retrieved."
+	msgNoAccount = "Data Validation Failed. Account Number was not available for this client."
+	msgBalanceOK = "Client Balance successfully retrieved."
 	// msgUnavailable answers outages, timeouts and unknown outcomes.
 	msgUnavailable = "Service temporarily unavailable. Try again later."
 )
+
+var authMessages = auth.Messages{
+	Unavailable:        msgUnavailable,
+	InvalidCredentials: "Authentication failed: invalid public or private key.",
+	TooManyAttempts:    "Authentication failed: too many failed attempts. Try again later.",
+}
 
 type coreRes struct {
 	Status    int    `json:"status"`
@@ -80,18 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, http.StatusMethodNotAllowed, "Method not allowed.")
 		return
 	}
-	ctx, err := h.guard.Authenticate(r, credential)
-	if err != nil {
-		var tooMany *auth.TooManyAttemptsError
-		switch {
-		case errors.As(err, &tooMany):
-			tooMany.SetRetryAfter(w.Header())
-			h.write(w, r, http.StatusTooManyRequests, failure(msgTooMany, idAuthFailed))
-		case errors.Is(err, auth.ErrInvalidCredentials):
-			h.write(w, r, http.StatusUnauthorized, failure(msgAuthFailed, idAuthFailed))
-		default:
-			h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
-		}
+	ctx, fail := h.guard.Authenticate(w, r, credential)
+	if fail != nil {
+		h.authFailure(w, r, *fail)
 		return
 	}
 	clientID, ok := parseClientID(r.URL.RawQuery)
@@ -189,6 +183,17 @@ func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error
 	default:
 		h.WriteError(w, r, http.StatusInternalServerError, "Internal error.")
 	}
+}
+
+// authFailure renders a failed authentication. A refused or throttled
+// client gets igsend's authentication id; an outage is no failed
+// authentication in igsend's terms, so it gets ours.
+func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, f auth.Failure) {
+	id := idAuthFailed
+	if f.Kind == auth.Unavailable {
+		id = idGatewayFailure
+	}
+	h.write(w, r, f.HTTPStatus(), failure(authMessages.For(f), id))
 }
 
 func failure(message string, id int) answer {

@@ -4,7 +4,6 @@
 package magento
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -48,6 +47,12 @@ const (
 	// msgUnavailable answers outages, timeouts and unknown outcomes.
 	msgUnavailable = "Service temporarily unavailable."
 )
+
+var authMessages = auth.Messages{
+	Unavailable:        msgUnavailable,
+	InvalidCredentials: "Authentication failed.",
+	TooManyAttempts:    "Too many failed authentication attempts. Try again later.",
+}
 
 // maxPages bounds one answer; a customer's store-credit history is short,
 // and a runaway one should not pin the gateway.
@@ -95,18 +100,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, http.StatusMethodNotAllowed, "Resource method not implemented yet.")
 		return
 	}
-	ctx, err := h.guard.Authenticate(r, credential)
-	if err != nil {
-		var tooMany *auth.TooManyAttemptsError
-		switch {
-		case errors.As(err, &tooMany):
-			tooMany.SetRetryAfter(w.Header())
-			h.WriteError(w, r, http.StatusTooManyRequests, "Too many failed authentication attempts. Try again later.")
-		case errors.Is(err, auth.ErrInvalidCredentials):
-			h.WriteError(w, r, http.StatusUnauthorized, "Authentication failed.")
-		default:
-			h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
-		}
+	ctx, fail := h.guard.Authenticate(w, r, credential)
+	if fail != nil {
+		h.WriteError(w, r, fail.HTTPStatus(), authMessages.For(*fail))
 		return
 	}
 	req, ok := historyRequest(customerID, r)

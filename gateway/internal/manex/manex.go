@@ -73,18 +73,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.noAction(w, r)
 		return
 	}
-	ctx, err := h.guard.Authenticate(r, keyCredential(segs[2]))
-	if err != nil {
-		var tooMany *auth.TooManyAttemptsError
-		switch {
-		case errors.As(err, &tooMany):
-			tooMany.SetRetryAfter(w.Header())
-			h.envelope(w, r, http.StatusTooManyRequests, 429, "Too many failed attempts. Try again later.", false, nil)
-		case errors.Is(err, auth.ErrInvalidCredentials):
-			h.envelope(w, r, http.StatusOK, 403, "Invalid API Key.", false, nil)
-		default:
-			h.envelope(w, r, http.StatusServiceUnavailable, 503, msgUnavailable, true, nil)
-		}
+	ctx, fail := h.guard.Authenticate(w, r, keyCredential(segs[2]))
+	if fail != nil {
+		h.authFailure(w, r, *fail)
 		return
 	}
 	r = r.WithContext(ctx)
@@ -99,6 +90,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act.run(h, w, r, p)
+}
+
+var authMessages = auth.Messages{
+	Unavailable:        msgUnavailable,
+	InvalidCredentials: "Invalid API Key.",
+	TooManyAttempts:    "Too many failed attempts. Try again later.",
+}
+
+// authFailure renders a failed authentication in the envelope, its Code
+// the HTTP status. A bad key is the seed's enveloped 403 (HTTP 200); an
+// outage is no judgement of the key, so IsValidUser stays true.
+func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, f auth.Failure) {
+	code := f.HTTPStatus()
+	httpStatus := code
+	if f.Kind == auth.InvalidCredentials {
+		code, httpStatus = http.StatusForbidden, http.StatusOK
+	}
+	h.envelope(w, r, httpStatus, code, authMessages.For(f), f.Kind == auth.Unavailable, nil)
 }
 
 func segAt(segs []string, i int) string {

@@ -123,9 +123,9 @@ func incomingHeader(key string) (string, bool) {
 
 // ServeHTTP authenticates the request and hands it to the generated routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, err := h.guard.Authenticate(r, auth.Basic)
-	if err != nil {
-		h.authFailure(w, r, err)
+	ctx, fail := h.guard.Authenticate(w, r, auth.Basic)
+	if fail != nil {
+		h.authFailure(w, r, *fail)
 		return
 	}
 	// The runtime copies a few headers into metadata regardless of the
@@ -240,24 +240,23 @@ func (h *Handler) routingError(ctx context.Context, mux *runtime.ServeMux, m run
 	h.writeStatus(w, r, http.StatusMethodNotAllowed, status.New(codes.Unimplemented, http.StatusText(http.StatusMethodNotAllowed)))
 }
 
-func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, err error) {
-	var tooMany *auth.TooManyAttemptsError
-	switch {
-	case errors.As(err, &tooMany):
-		tooMany.SetRetryAfter(w.Header())
-		h.writeStatus(w, r, http.StatusTooManyRequests, status.New(codes.ResourceExhausted,
-			"too many failed authentication attempts; try again later"))
-	case errors.Is(err, auth.ErrInvalidCredentials):
+var authMessages = auth.Messages{
+	Unavailable:        "authentication is temporarily unavailable",
+	InvalidCredentials: "invalid credentials",
+	TooManyAttempts:    "too many failed authentication attempts; try again later",
+}
+
+// authFailure renders a failed authentication; a refused credential is
+// challenged, and a missing one is told how to authenticate.
+func (h *Handler) authFailure(w http.ResponseWriter, r *http.Request, f auth.Failure) {
+	msg := authMessages.For(f)
+	if f.Kind == auth.InvalidCredentials {
 		w.Header().Set("WWW-Authenticate", `Basic realm="abacus"`)
-		msg := "invalid credentials"
-		if errors.Is(err, auth.ErrMissing) {
+		if f.Missing {
 			msg = "missing credentials: use HTTP Basic authentication"
 		}
-		h.writeStatus(w, r, http.StatusUnauthorized, status.New(codes.Unauthenticated, msg))
-	default:
-		h.writeStatus(w, r, http.StatusServiceUnavailable, status.New(codes.Unavailable,
-			"authentication is temporarily unavailable"))
 	}
+	h.WriteError(w, r, f.HTTPStatus(), msg)
 }
 
 // WriteError answers with a google.rpc.Status, the shape of every native
