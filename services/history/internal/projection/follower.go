@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
 	"github.com/abacus-ledger/abacus/services/history/internal/history"
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
+	"github.com/abacus-ledger/abacus/services/platform/pglisten"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -56,7 +56,7 @@ type item struct {
 func (f *follower) run(ctx context.Context) {
 	f.setDown(time.Now())
 	go f.watchHead(ctx)
-	backoff := f.p.cfg.MinBackoff
+	backoff := pglisten.Wait{Min: f.p.cfg.MinBackoff, Max: f.p.cfg.MaxBackoff}
 	failures := 0
 	for ctx.Err() == nil {
 		progressed, err := f.follow(ctx)
@@ -69,29 +69,27 @@ func (f *follower) run(ctx context.Context) {
 			return
 		}
 		if progressed {
-			backoff, failures = f.p.cfg.MinBackoff, 0
+			backoff.Reset()
+			failures = 0
 		}
 		failures++
 		f.p.metrics.streamErrors.Inc()
+		wait := backoff.Next()
+		if status.Code(err) == codes.Unimplemented {
+			wait = f.p.cfg.MaxBackoff
+		}
 		switch {
 		case errors.Is(err, store.ErrCursorMoved):
 			f.p.metrics.cursorConflicts.Inc()
 			f.log.Warn("stream cursor moved under this projector; resuming from the stored cursor", "error", err.Error())
 		case failures == 1:
-			f.log.Warn("ledger stream interrupted; reconnecting", "error", err.Error(), "backoff", backoff.String())
+			f.log.Warn("ledger stream interrupted; reconnecting", "error", err.Error(), "retry_in", wait.String())
 		default:
-			f.log.Debug("ledger stream still failing", "error", err.Error(), "failures", failures, "backoff", backoff.String())
+			f.log.Debug("ledger stream still failing", "error", err.Error(), "failures", failures, "retry_in", wait.String())
 		}
-		if status.Code(err) == codes.Unimplemented {
-			backoff = f.p.cfg.MaxBackoff
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		select {
-		case <-ctx.Done():
+		if !pglisten.Sleep(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, f.p.cfg.MaxBackoff)
 	}
 }
 

@@ -54,19 +54,3 @@ func (s *Session) UnlockTenant(ctx context.Context, tenantID string) error {
 	_, err := s.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, projectorLockKey(tenantID))
 	return wrap(err, "unlock tenant projection")
 }
-
-// Listen subscribes the session to AppliedChannel.
-func (s *Session) Listen(ctx context.Context) error {
-	_, err := s.conn.Exec(ctx, `LISTEN `+AppliedChannel)
-	return wrap(err, "listen")
-}
-
-// WaitApplied blocks until a notification on AppliedChannel arrives and
-// returns its tenant id.
-func (s *Session) WaitApplied(ctx context.Context) (string, error) {
-	n, err := s.conn.WaitForNotification(ctx)
-	if err != nil {
-		return "", wrap(err, "wait for notification")
-	}
-	return n.Payload, nil
-}

@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/platform/pglisten"
 )
 
 // ErrCursorMoved is a write whose expected stream cursor is no longer the
@@ -169,4 +172,14 @@ func wrap(err error, what string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ListenApplied keeps a LISTEN on AppliedChannel until ctx ends,
+// reconnecting within about a second when it fails (pglisten.Run); it
+// calls listening each time the LISTEN is in place and notified with the
+// tenant of each projection commit.
+func (s *Store) ListenApplied(ctx context.Context, log *slog.Logger, listening func(), notified func(tenantID string)) {
+	pglisten.Run(ctx, s.pool, AppliedChannel, "applied-entry notifications", log, pglisten.Handler{
+		Listening: listening, Notified: notified,
+	})
 }

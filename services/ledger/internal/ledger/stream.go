@@ -161,35 +161,16 @@ func (s *Service) Watch(ctx context.Context, tenantID string, afterSeq int64, se
 // the process's listener is up.
 const rarePolls = 30
 
-// listen keeps one LISTEN connection for the process, reconnecting with
-// backoff, and wakes the watchers of each tenant notified.
+// listen keeps one LISTEN connection for the process and wakes the
+// watchers of each tenant notified; while it is down, watchers poll.
 func (s *Service) listen(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for {
-		connected := false
-		err := s.st.Listen(ctx, func() {
-			connected = true
+	s.st.Listen(ctx, s.log,
+		func() {
 			s.hub.listening.Store(true)
 			s.hub.wakeAll()
-		}, s.hub.wake)
-		s.hub.listening.Store(false)
-		if ctx.Err() != nil {
-			return
-		}
-		if connected {
-			backoff = 100 * time.Millisecond
-		}
-		s.log.WarnContext(ctx, "change-stream listener lost; watchers fall back to polling until it reconnects",
-			"error", err.Error(), "retry_in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		// About a second at most, whatever the outage's length: until the
-		// listener is back, watchers poll.
-		backoff = min(2*backoff, time.Second)
-	}
+		},
+		func() { s.hub.listening.Store(false) },
+		s.hub.wake)
 }
 
 // StreamHead is where a tenant's stream ends, seen from a position.

@@ -2,38 +2,25 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/abacus-ledger/abacus/services/platform/pglisten"
 )
 
-// Listen holds one connection listening on NotifyChannel until ctx ends or
-// the connection fails, and returns why. It calls listening once the LISTEN
-// is in place (a reader may have missed notifications before that, so it
-// should re-read), then notified with each notification's tenant and the
-// stream position its entries reach. The connection is taken out of the pool for good, so that no other
-// user of the pool ever receives its notifications.
-func (s *Store) Listen(ctx context.Context, listening func(), notified func(tenantID string, upTo int64)) error {
-	pc, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	conn := pc.Hijack()
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	listening()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-		notified(parsePayload(n.Payload))
-	}
+// Listen keeps a LISTEN on NotifyChannel until ctx ends, reconnecting
+// within about a second when it fails (pglisten.Run). It calls listening
+// each time the LISTEN is in place (a reader may have missed notifications
+// before that, so it should re-read), lost when it fails, and notified with
+// each notification's tenant and the stream position its entries reach.
+func (s *Store) Listen(ctx context.Context, log *slog.Logger, listening, lost func(), notified func(tenantID string, upTo int64)) {
+	pglisten.Run(ctx, s.pool, NotifyChannel, "change-stream listener (watchers poll until it is back)", log, pglisten.Handler{
+		Listening: listening,
+		Lost:      lost,
+		Notified:  func(payload string) { notified(parsePayload(payload)) },
+	})
 }
 
 // parsePayload splits a notification's "tenant:position" payload; a
