@@ -4,6 +4,7 @@
 #   make generate        regenerate Go and OpenAPI from proto/ (offline)
 #   make check-generate  fail when committed generated code differs
 #   make lint            buf lint, buf format check, gofmt, go vet, staticcheck
+#   make breaking        buf breaking (WIRE_JSON) against the previous commit's protos
 #   make bench           benchmarks of the running system (figures in README)
 #   make chaos           kill the ledger and crash PostgreSQL under load, then check
 #                        that no posting was lost or doubled (CHAOS_FLAGS=-short: CI's form)
@@ -28,7 +29,7 @@ PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 
 .PHONY: help
 help:
-	@echo "make run | test | generate | check-generate | lint | bench | chaos | build | tools"
+	@echo "make run | test | generate | check-generate | lint | breaking | bench | chaos | build | tools"
 
 # --- tools -------------------------------------------------------------------
 # Versions are pinned in .tools/*.mod (tool directives, kept out of the
@@ -75,6 +76,23 @@ check-generate: generate
 		echo "generated code differs from a fresh 'make generate':"; git status --porcelain -- proto; git diff --stat -- proto; exit 1; \
 	fi
 	@echo "generated code matches"
+
+# --- breaking changes --------------------------------------------------------
+# buf breaking (WIRE_JSON, buf.yaml) against the protos of the previous
+# commit, exported from git into a temporary directory: offline, and on a
+# clean clone. AGAINST=<commit> compares with another commit.
+AGAINST ?= HEAD~1
+
+.PHONY: breaking
+breaking: $(BUF) third-party-protos
+	@if ! git cat-file -e '$(AGAINST):proto' 2>/dev/null; then \
+		echo "buf breaking: skipped, $(AGAINST) has no proto/ to compare with (first commit, or a shallow clone)"; exit 0; \
+	fi; \
+	prev=$$(mktemp -d); trap 'rm -rf "$$prev"' EXIT; \
+	git archive '$(AGAINST)' proto | tar -x -C "$$prev"; \
+	cp -R buf.yaml third_party "$$prev"/; \
+	echo "buf breaking against $$(git rev-parse --short '$(AGAINST)')"; \
+	$(BUF) breaking --against "$$prev"
 
 # --- lint --------------------------------------------------------------------
 .PHONY: lint
