@@ -5,31 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
+	"github.com/abacus-ledger/abacus/services/customer/internal/record"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
 )
 
 // ExtendedFieldCount is how many free text fields an extended record has.
-const ExtendedFieldCount = store.ExtendedFieldCount
-
-// Extended is one extended record of a customer (Exigo CustomerExtended):
-// 30 free text fields under an extended group and a record id.
-type Extended struct {
-	CustomerID int32
-	GroupID    int32                      // ExtendedGroupID
-	ExtendedID int32                      // CustomerExtendedID
-	Fields     [ExtendedFieldCount]string // Fields[0] is field1
-	Version    int64
-	UpdateTime time.Time
-}
-
-// ExtendedPage is a keyset position in a customer's records, ordered by
-// group then record id; the zero value is the start.
-type ExtendedPage struct {
-	GroupID    int32
-	ExtendedID int32
-}
+const ExtendedFieldCount = record.ExtendedFieldCount
 
 func checkExtendedIDs(customerID, groupID, extendedID int32) error {
 	switch {
@@ -44,24 +26,24 @@ func checkExtendedIDs(customerID, groupID, extendedID int32) error {
 }
 
 // GetExtended returns one extended record of a customer of tenantID.
-func (s *Service) GetExtended(ctx context.Context, tenantID string, customerID, groupID, extendedID int32) (Extended, error) {
+func (s *Service) GetExtended(ctx context.Context, tenantID string, customerID, groupID, extendedID int32) (record.Extended, error) {
 	if err := checkTenant(tenantID); err != nil {
-		return Extended{}, err
+		return record.Extended{}, err
 	}
 	if err := checkExtendedIDs(customerID, groupID, extendedID); err != nil {
-		return Extended{}, err
+		return record.Extended{}, err
 	}
 	e, err := s.store.GetExtended(ctx, tenantID, customerID, groupID, extendedID)
 	if errors.Is(err, store.ErrNotFound) {
-		return Extended{}, fmt.Errorf("%w: extended record %d/%d of customer %d", ErrNotFound, groupID, extendedID, customerID)
+		return record.Extended{}, fmt.Errorf("%w: extended record %d/%d of customer %d", ErrNotFound, groupID, extendedID, customerID)
 	}
-	return Extended(e), err
+	return e, err
 }
 
 // ListExtended returns up to limit extended records of a customer of
 // tenantID after the position after; groupID 0 lists every group. A
 // customer the tenant does not have is ErrNotFound, not an empty list.
-func (s *Service) ListExtended(ctx context.Context, tenantID string, customerID, groupID int32, after ExtendedPage, limit int) ([]Extended, error) {
+func (s *Service) ListExtended(ctx context.Context, tenantID string, customerID, groupID int32, after record.ExtendedPage, limit int) ([]record.Extended, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return nil, err
 	}
@@ -73,7 +55,7 @@ func (s *Service) ListExtended(ctx context.Context, tenantID string, customerID,
 	case limit <= 0:
 		return nil, invalid("page_size", "must be > 0")
 	}
-	rows, err := s.store.ListExtended(ctx, tenantID, customerID, groupID, store.ExtendedPage(after), limit)
+	rows, err := s.store.ListExtended(ctx, tenantID, customerID, groupID, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -86,43 +68,39 @@ func (s *Service) ListExtended(ctx context.Context, tenantID string, customerID,
 			return nil, fmt.Errorf("%w: customer %d", ErrNotFound, customerID)
 		}
 	}
-	out := make([]Extended, len(rows))
-	for i, r := range rows {
-		out[i] = Extended(r)
-	}
-	return out, nil
+	return rows, nil
 }
 
 // UpdateExtended sets the fields named in fields ("field1" to "field30") of
 // the record e identifies to their values in e, creating the record with
 // every other field empty when it does not exist yet. Fields not named keep
 // their values whatever e holds for them.
-func (s *Service) UpdateExtended(ctx context.Context, tenantID string, e Extended, fields []string) (Extended, error) {
+func (s *Service) UpdateExtended(ctx context.Context, tenantID string, e record.Extended, fields []string) (record.Extended, error) {
 	if err := checkTenant(tenantID); err != nil {
-		return Extended{}, err
+		return record.Extended{}, err
 	}
 	if err := checkExtendedIDs(e.CustomerID, e.GroupID, e.ExtendedID); err != nil {
-		return Extended{}, err
+		return record.Extended{}, err
 	}
 	if len(fields) == 0 {
-		return Extended{}, invalid("update_mask", "must name at least one field")
+		return record.Extended{}, invalid("update_mask", "must name at least one field")
 	}
 	numbers := make([]int, 0, len(fields))
 	for _, name := range fields {
 		n, ok := extendedFieldNumber(name)
 		if !ok {
-			return Extended{}, invalid("update_mask", "unknown field %q; the fields are field1 to field%d", name, ExtendedFieldCount)
+			return record.Extended{}, invalid("update_mask", "unknown field %q; the fields are field1 to field%d", name, ExtendedFieldCount)
 		}
 		if err := checkText(name, e.Fields[n-1], maxNote); err != nil {
-			return Extended{}, err
+			return record.Extended{}, err
 		}
 		if !slices.Contains(numbers, n) {
 			numbers = append(numbers, n)
 		}
 	}
-	out, err := s.store.PatchExtended(ctx, tenantID, store.Extended(e), numbers)
+	out, err := s.store.PatchExtended(ctx, tenantID, e, numbers)
 	if errors.Is(err, store.ErrNotFound) {
-		return Extended{}, fmt.Errorf("%w: customer %d", ErrNotFound, e.CustomerID)
+		return record.Extended{}, fmt.Errorf("%w: customer %d", ErrNotFound, e.CustomerID)
 	}
-	return Extended(out), err
+	return out, err
 }

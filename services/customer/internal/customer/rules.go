@@ -1,6 +1,8 @@
 package customer
 
 import (
+	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/abacus-ledger/abacus/services/customer/internal/record"
 	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
@@ -122,113 +125,111 @@ func checkKey(key string) error {
 // customerField is the rule for one settable field, by its proto name.
 type customerField struct {
 	name  string
-	check func(c *Customer) error
+	check func(c *record.Customer) error
 }
 
-// note is free text: notes may span lines and hold any character but NUL,
-// since Abacus never matches on them or shows them in a column.
-func note(name string, get func(*Customer) string) customerField {
-	return customerField{name, func(c *Customer) error { return checkText(name, get(c), maxNote) }}
-}
+var (
+	// customerFields are the fields a caller sets, with the MANEX rules, in
+	// the record's order (the first broken rule is the one reported). They
+	// are the record.Customer fields with a rule tag.
+	customerFields []customerField
+	// fieldByName indexes customerFields.
+	fieldByName = map[string]customerField{}
+	// outputOnly are the fields the service sets: those without a rule.
+	// modify_time is the exception an update may name (see Service.Update).
+	outputOnly = map[string]bool{}
+)
 
-// line is a short single-line attribute (phone, codes, initials): no line
-// breaks, tabs or invisible formatting characters either (textrule.Line).
-func line(name string, max int, get func(*Customer) string) customerField {
-	return customerField{name, func(c *Customer) error { return checkTextRule(name, get(c), max, textrule.Line) }}
-}
-
-func oneOf(name string, list []string, get func(*Customer) string) customerField {
-	return customerField{name, func(c *Customer) error { return checkOneOf(name, get(c), list) }}
-}
-
-func number(name string, nonNegative bool, get func(*Customer) decimal.Decimal) customerField {
-	return customerField{name, func(c *Customer) error { return checkDecimal(name, get(c), nonNegative) }}
-}
-
-// free is a field any value of its type is good for (bools and times).
-func free(name string) customerField {
-	return customerField{name, func(*Customer) error { return nil }}
-}
-
-// customerFields are the fields a caller sets, with the MANEX rules.
-var customerFields = []customerField{
-	{"customer_key", func(c *Customer) error { return checkKey(c.Key) }},
-	{"customer_number", func(c *Customer) error {
-		if c.Number != "" && !numberPattern.MatchString(c.Number) {
-			return invalid("customer_number", "must be 10 digits")
+func init() {
+	t := reflect.TypeFor[record.Customer]()
+	for i := range t.NumField() {
+		name, tag := t.Field(i).Tag.Get("db"), t.Field(i).Tag.Get("rule")
+		if tag == "" {
+			outputOnly[name] = true
+			continue
 		}
-		return nil
-	}},
-	{"name", func(c *Customer) error { return checkTextRule("name", c.Name, maxName, textrule.Name) }},
-	{"status", func(c *Customer) error {
-		if c.Status != StatusUnspecified && !c.Status.Valid() {
-			return invalid("status", "must be Active, Inactive or Quote")
-		}
-		return nil
-	}},
-	line("phone", 19, func(c *Customer) string { return c.Phone }),
-	line("fax", 19, func(c *Customer) string { return c.Fax }),
-	line("bill_link_address", 10, func(c *Customer) string { return c.BillLinkAddress }),
-	line("ship_link_address", 10, func(c *Customer) string { return c.ShipLinkAddress }),
-	oneOf("territory", territories, func(c *Customer) string { return c.Territory }),
-	oneOf("terms", salesTerms, func(c *Customer) string { return c.Terms }),
-	number("credit_limit", true, func(c *Customer) decimal.Decimal { return c.CreditLimit }),
-	note("profile", func(c *Customer) string { return c.Profile }),
-	note("note", func(c *Customer) string { return c.Note }),
-	line("account_status", 20, func(c *Customer) string { return c.AccountStatus }),
-	line("division", 20, func(c *Customer) string { return c.Division }),
-	line("sales_reps", 100, func(c *Customer) string { return c.SalesReps }),
-	oneOf("credit_status", creditStatuses, func(c *Customer) string { return c.CreditStatus }),
-	line("reseller_number", 20, func(c *Customer) string { return c.ResellerNumber }),
-	free("ar_call_time"),
-	line("ar_call_time_text", 8, func(c *Customer) string { return c.ARCallTimeText }),
-	line("ar_call_by", 10, func(c *Customer) string { return c.ARCallBy }),
-	note("ar_call_note", func(c *Customer) string { return c.ARCallNote }),
-	number("ar_high_balance", true, func(c *Customer) decimal.Decimal { return c.ARHighBalance }),
-	note("credit_note", func(c *Customer) string { return c.CreditNote }),
-	free("account_date"),
-	line("save_initials", 8, func(c *Customer) string { return c.SaveInitials }),
-	number("outside_margin", false, func(c *Customer) decimal.Decimal { return c.OutsideMargin }),
-	number("tooling_margin", false, func(c *Customer) decimal.Decimal { return c.ToolingMargin }),
-	number("material_margin", false, func(c *Customer) decimal.Decimal { return c.MaterialMargin }),
-	number("labor_margin", false, func(c *Customer) decimal.Decimal { return c.LaborMargin }),
-	number("minimum_order_amount", false, func(c *Customer) decimal.Decimal { return c.MinimumOrderAmount }),
-	number("scrap_factor", false, func(c *Customer) decimal.Decimal { return c.ScrapFactor }),
-	number("commission_item", false, func(c *Customer) decimal.Decimal { return c.CommissionItem }),
-	number("customer_spec", false, func(c *Customer) decimal.Decimal { return c.CustomerSpec }),
-	free("labor"),
-	free("material"),
-	number("split1", false, func(c *Customer) decimal.Decimal { return c.Split1 }),
-	number("split2", false, func(c *Customer) decimal.Decimal { return c.Split2 }),
-	number("split_amount", false, func(c *Customer) decimal.Decimal { return c.SplitAmount }),
-	number("split_percent", false, func(c *Customer) decimal.Decimal { return c.SplitPercent }),
-	free("tooling"),
-	line("sic_code", 8, func(c *Customer) string { return c.SICCode }),
-	line("sic_description", 100, func(c *Customer) string { return c.SICDescription }),
-	line("delivery_time", 20, func(c *Customer) string { return c.DeliveryTime }),
-	free("serial_flag"),
-	number("overhead", false, func(c *Customer) decimal.Decimal { return c.Overhead }),
-	line("is_edited", 1, func(c *Customer) string { return c.IsEdited }),
-	line("sales_discount_id", 10, func(c *Customer) string { return c.SalesDiscountID }),
-	line("customer_prefix", 10, func(c *Customer) string { return c.CustomerPrefix }),
-	free("account_taxable"),
-	free("inactive_time"),
-	line("inactive_initials", 8, func(c *Customer) string { return c.InactiveInitials }),
-	line("user_id", 50, func(c *Customer) string { return c.UserID }),
-}
-
-// fieldByName indexes customerFields.
-var fieldByName = func() map[string]customerField {
-	m := make(map[string]customerField, len(customerFields))
-	for _, f := range customerFields {
-		m[f.name] = f
+		f := customerField{name, ruleFor(t.Field(i), name, tag)}
+		customerFields = append(customerFields, f)
+		fieldByName[name] = f
 	}
-	return m
-}()
+}
 
-// outputOnly are the fields the service sets. modify_time is the exception
-// an update may name (see Service.Update).
-var outputOnly = map[string]bool{"customer_id": true, "version": true, "create_time": true, modifyTimeField: true}
+// ruleFor returns the check that the rule tag names for field sf: "key",
+// "number", "name", "status", "line N" (a line of at most N characters),
+// "note", "territory", "terms", "credit" (one of the MANEX lists),
+// "amount" (a decimal >= 0), "decimal", or "any". A tag that does not fit
+// the field's type is a programming error, found at start-up.
+func ruleFor(sf reflect.StructField, name, tag string) func(*record.Customer) error {
+	rule, arg, _ := strings.Cut(tag, " ")
+	field := func(c *record.Customer) reflect.Value { return reflect.ValueOf(c).Elem().FieldByIndex(sf.Index) }
+	str := func(c *record.Customer) string { return field(c).String() }
+	dec := func(c *record.Customer) decimal.Decimal { return field(c).Interface().(decimal.Decimal) }
+	want := func(t reflect.Type) {
+		if sf.Type != t {
+			panic(fmt.Sprintf("customer: rule %q does not fit record.Customer.%s (%s)", tag, sf.Name, sf.Type))
+		}
+	}
+	oneOf := func(list []string) func(*record.Customer) error {
+		want(reflect.TypeFor[string]())
+		return func(c *record.Customer) error { return checkOneOf(name, str(c), list) }
+	}
+	number := func(nonNegative bool) func(*record.Customer) error {
+		want(reflect.TypeFor[decimal.Decimal]())
+		return func(c *record.Customer) error { return checkDecimal(name, dec(c), nonNegative) }
+	}
+	switch rule {
+	case "line":
+		want(reflect.TypeFor[string]())
+		max, err := strconv.Atoi(arg)
+		if err != nil || max <= 0 {
+			panic(fmt.Sprintf("customer: rule %q of record.Customer.%s needs a length", tag, sf.Name))
+		}
+		// A short single-line attribute (phone, codes, initials): no line
+		// breaks, tabs or invisible formatting characters either.
+		return func(c *record.Customer) error { return checkTextRule(name, str(c), max, textrule.Line) }
+	case "note":
+		// Free text: notes may span lines and hold any character but NUL,
+		// since Abacus never matches on them or shows them in a column.
+		want(reflect.TypeFor[string]())
+		return func(c *record.Customer) error { return checkText(name, str(c), maxNote) }
+	case "name":
+		want(reflect.TypeFor[string]())
+		return func(c *record.Customer) error { return checkTextRule(name, str(c), maxName, textrule.Name) }
+	case "key":
+		want(reflect.TypeFor[string]())
+		return func(c *record.Customer) error { return checkKey(str(c)) }
+	case "number":
+		want(reflect.TypeFor[string]())
+		return func(c *record.Customer) error {
+			if s := str(c); s != "" && !numberPattern.MatchString(s) {
+				return invalid(name, "must be 10 digits")
+			}
+			return nil
+		}
+	case "status":
+		want(reflect.TypeFor[record.Status]())
+		return func(c *record.Customer) error {
+			if s := record.Status(field(c).Int()); s != record.StatusUnspecified && !s.Valid() {
+				return invalid(name, "must be Active, Inactive or Quote")
+			}
+			return nil
+		}
+	case "territory":
+		return oneOf(territories)
+	case "terms":
+		return oneOf(salesTerms)
+	case "credit":
+		return oneOf(creditStatuses)
+	case "amount":
+		return number(true)
+	case "decimal":
+		return number(false)
+	case "any":
+		// Bools and times: any value of the type is good.
+		return func(*record.Customer) error { return nil }
+	}
+	panic(fmt.Sprintf("customer: record.Customer.%s has an unknown rule %q", sf.Name, tag))
+}
 
 const modifyTimeField = "modify_time"
 

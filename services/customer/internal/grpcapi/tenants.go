@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
@@ -35,24 +34,6 @@ func NewTenantAdmin(svc *tenant.Service, log *slog.Logger) *TenantAdmin {
 // service token only.
 func TenantFree(fullMethod string) bool {
 	return strings.HasPrefix(fullMethod, "/"+customerv1.TenantAdminService_ServiceDesc.ServiceName+"/")
-}
-
-func tenantToProto(t store.Tenant) *customerv1.Tenant {
-	return &customerv1.Tenant{
-		TenantId: t.ID, Name: t.Name, Company: t.Company, Sandbox: t.Sandbox,
-		LiveTenantId: t.LiveTenantID, CreateTime: timestamppb.New(t.CreateTime),
-	}
-}
-
-func credentialToProto(c store.Credential) *customerv1.Credential {
-	out := &customerv1.Credential{
-		CredentialId: c.ID, TenantId: c.TenantID, Kind: customerv1.CredentialKind(c.Kind),
-		Identifier: c.Identifier, CreateTime: timestamppb.New(c.CreateTime),
-	}
-	if c.RevokeTime != nil {
-		out.RevokeTime = timestamppb.New(*c.RevokeTime)
-	}
-	return out
 }
 
 // CreateTenant implements the RPC.

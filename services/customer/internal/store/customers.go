@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
+
+	"github.com/abacus-ledger/abacus/services/customer/internal/record"
 )
 
 // Constraint names of customer.customers that a write can collide with.
@@ -25,163 +26,43 @@ var ErrStale = errors.New("stale version")
 // ErrExhausted is a counter that ran past the largest id or number.
 var ErrExhausted = errors.New("counter exhausted")
 
-// Customer is a row of customer.customers. Field names follow the columns,
-// which follow abacus.customer.v1.Customer.
-type Customer struct {
-	ID                 int32
-	Key                string // "" is stored as NULL
-	Number             string
-	Name               string
-	Status             int16
-	Phone              string
-	Fax                string
-	BillLinkAddress    string
-	ShipLinkAddress    string
-	Territory          string
-	Terms              string
-	CreditLimit        decimal.Decimal
-	Profile            string
-	Note               string
-	AccountStatus      string
-	Division           string
-	SalesReps          string
-	CreditStatus       string
-	ResellerNumber     string
-	ARCallTime         *time.Time
-	ARCallTimeText     string
-	ARCallBy           string
-	ARCallNote         string
-	ARHighBalance      decimal.Decimal
-	CreditNote         string
-	AccountDate        *time.Time
-	SaveInitials       string
-	OutsideMargin      decimal.Decimal
-	ToolingMargin      decimal.Decimal
-	MaterialMargin     decimal.Decimal
-	LaborMargin        decimal.Decimal
-	MinimumOrderAmount decimal.Decimal
-	ScrapFactor        decimal.Decimal
-	CommissionItem     decimal.Decimal
-	CustomerSpec       decimal.Decimal
-	Labor              bool
-	Material           bool
-	Split1             decimal.Decimal
-	Split2             decimal.Decimal
-	SplitAmount        decimal.Decimal
-	SplitPercent       decimal.Decimal
-	Tooling            bool
-	SICCode            string
-	SICDescription     string
-	DeliveryTime       string
-	SerialFlag         bool
-	Overhead           decimal.Decimal
-	IsEdited           string
-	SalesDiscountID    string
-	CustomerPrefix     string
-	AccountTaxable     bool
-	InactiveTime       *time.Time
-	InactiveInitials   string
-	UserID             string
-	Version            int64
-	CreateTime         time.Time
-	ModifyTime         *time.Time
-}
-
-// customerColumn ties a column to its field. The SQL below is assembled from
-// this one table (once, at start-up) so that the select list, the insert and
-// the scan can never disagree on the order of 57 columns.
-type customerColumn struct {
-	name     string
-	sel      string // select expression, when not the bare column
-	arg      string // placeholder wrapper for writes, when not the bare placeholder
-	readOnly bool   // set by the store, never by a caller
-	field    func(*Customer) any
-}
-
-var customerColumns = []customerColumn{
-	{name: "customer_id", readOnly: true, field: func(c *Customer) any { return &c.ID }},
-	{name: "customer_key", sel: "coalesce(customer_key, '')", arg: "NULLIF(%s, '')", field: func(c *Customer) any { return &c.Key }},
-	{name: "customer_number", field: func(c *Customer) any { return &c.Number }},
-	{name: "name", field: func(c *Customer) any { return &c.Name }},
-	{name: "status", field: func(c *Customer) any { return &c.Status }},
-	{name: "phone", field: func(c *Customer) any { return &c.Phone }},
-	{name: "fax", field: func(c *Customer) any { return &c.Fax }},
-	{name: "bill_link_address", field: func(c *Customer) any { return &c.BillLinkAddress }},
-	{name: "ship_link_address", field: func(c *Customer) any { return &c.ShipLinkAddress }},
-	{name: "territory", field: func(c *Customer) any { return &c.Territory }},
-	{name: "terms", field: func(c *Customer) any { return &c.Terms }},
-	{name: "credit_limit", field: func(c *Customer) any { return &c.CreditLimit }},
-	{name: "profile", field: func(c *Customer) any { return &c.Profile }},
-	{name: "note", field: func(c *Customer) any { return &c.Note }},
-	{name: "account_status", field: func(c *Customer) any { return &c.AccountStatus }},
-	{name: "division", field: func(c *Customer) any { return &c.Division }},
-	{name: "sales_reps", field: func(c *Customer) any { return &c.SalesReps }},
-	{name: "credit_status", field: func(c *Customer) any { return &c.CreditStatus }},
-	{name: "reseller_number", field: func(c *Customer) any { return &c.ResellerNumber }},
-	{name: "ar_call_time", field: func(c *Customer) any { return &c.ARCallTime }},
-	{name: "ar_call_time_text", field: func(c *Customer) any { return &c.ARCallTimeText }},
-	{name: "ar_call_by", field: func(c *Customer) any { return &c.ARCallBy }},
-	{name: "ar_call_note", field: func(c *Customer) any { return &c.ARCallNote }},
-	{name: "ar_high_balance", field: func(c *Customer) any { return &c.ARHighBalance }},
-	{name: "credit_note", field: func(c *Customer) any { return &c.CreditNote }},
-	{name: "account_date", field: func(c *Customer) any { return &c.AccountDate }},
-	{name: "save_initials", field: func(c *Customer) any { return &c.SaveInitials }},
-	{name: "outside_margin", field: func(c *Customer) any { return &c.OutsideMargin }},
-	{name: "tooling_margin", field: func(c *Customer) any { return &c.ToolingMargin }},
-	{name: "material_margin", field: func(c *Customer) any { return &c.MaterialMargin }},
-	{name: "labor_margin", field: func(c *Customer) any { return &c.LaborMargin }},
-	{name: "minimum_order_amount", field: func(c *Customer) any { return &c.MinimumOrderAmount }},
-	{name: "scrap_factor", field: func(c *Customer) any { return &c.ScrapFactor }},
-	{name: "commission_item", field: func(c *Customer) any { return &c.CommissionItem }},
-	{name: "customer_spec", field: func(c *Customer) any { return &c.CustomerSpec }},
-	{name: "labor", field: func(c *Customer) any { return &c.Labor }},
-	{name: "material", field: func(c *Customer) any { return &c.Material }},
-	{name: "split1", field: func(c *Customer) any { return &c.Split1 }},
-	{name: "split2", field: func(c *Customer) any { return &c.Split2 }},
-	{name: "split_amount", field: func(c *Customer) any { return &c.SplitAmount }},
-	{name: "split_percent", field: func(c *Customer) any { return &c.SplitPercent }},
-	{name: "tooling", field: func(c *Customer) any { return &c.Tooling }},
-	{name: "sic_code", field: func(c *Customer) any { return &c.SICCode }},
-	{name: "sic_description", field: func(c *Customer) any { return &c.SICDescription }},
-	{name: "delivery_time", field: func(c *Customer) any { return &c.DeliveryTime }},
-	{name: "serial_flag", field: func(c *Customer) any { return &c.SerialFlag }},
-	{name: "overhead", field: func(c *Customer) any { return &c.Overhead }},
-	{name: "is_edited", field: func(c *Customer) any { return &c.IsEdited }},
-	{name: "sales_discount_id", field: func(c *Customer) any { return &c.SalesDiscountID }},
-	{name: "customer_prefix", field: func(c *Customer) any { return &c.CustomerPrefix }},
-	{name: "account_taxable", field: func(c *Customer) any { return &c.AccountTaxable }},
-	{name: "inactive_time", field: func(c *Customer) any { return &c.InactiveTime }},
-	{name: "inactive_initials", field: func(c *Customer) any { return &c.InactiveInitials }},
-	{name: "user_id", field: func(c *Customer) any { return &c.UserID }},
-	{name: "version", readOnly: true, field: func(c *Customer) any { return &c.Version }},
-	{name: "create_time", readOnly: true, field: func(c *Customer) any { return &c.CreateTime }},
-	{name: "modify_time", readOnly: true, field: func(c *Customer) any { return &c.ModifyTime }},
-}
-
-// writable indexes the columns a caller may set, by name.
-var writable = map[string]customerColumn{}
-
+// The columns of customer.customers are the db tags of record.Customer, and
+// the SQL below is assembled from them once, at start-up, so the select list,
+// the insert and the scan can never disagree on 57 columns. Rows are scanned
+// by name (pgx.RowToStructByName).
 var (
-	customerSelect string // the select list, in customerColumns order
-	customerInsert string // $1 tenant, $2 customer id, then the writable columns
+	// writable are the columns a caller sets, with the index of their field
+	// in record.Customer; the store sets the others itself.
+	writable      = map[string]int{}
+	writableOrder []string
+	// customerSelect is the select list: each column under its own name.
+	customerSelect string
+	// customerInsert takes $1 tenant, $2 customer id, then writableOrder.
+	customerInsert string
 )
 
+// storeSet are the columns the store fills in: the id from the tenant's
+// counter, the version and the times from the database.
+var storeSet = map[string]bool{"customer_id": true, "version": true, "create_time": true, "modify_time": true}
+
 func init() {
-	sel := make([]string, 0, len(customerColumns))
+	t := reflect.TypeFor[record.Customer]()
+	sel := make([]string, 0, t.NumField())
 	cols := []string{"tenant_id", "customer_id"}
 	vals := []string{"$1", "$2"}
-	for _, c := range customerColumns {
-		if c.sel != "" {
-			sel = append(sel, c.sel)
-		} else {
-			sel = append(sel, c.name)
+	for i := range t.NumField() {
+		name := t.Field(i).Tag.Get("db")
+		if name == "" {
+			panic("store: record.Customer." + t.Field(i).Name + " has no db tag")
 		}
-		if c.readOnly {
+		sel = append(sel, selectExpr(name))
+		if storeSet[name] {
 			continue
 		}
-		writable[c.name] = c
-		cols = append(cols, c.name)
-		vals = append(vals, c.placeholder(len(vals)+1))
+		writable[name] = i
+		writableOrder = append(writableOrder, name)
+		cols = append(cols, name)
+		vals = append(vals, placeholder(name, len(vals)+1))
 	}
 	customerSelect = strings.Join(sel, ", ")
 	// ON CONFLICT on the number only: a taken generated number is skipped,
@@ -192,26 +73,45 @@ func init() {
 		RETURNING ` + customerSelect
 }
 
-func (c customerColumn) placeholder(n int) string {
+// The key is the one column whose type differs from its field's: an absent
+// key is NULL, so that any number of customers can have none, and "" in Go.
+
+func selectExpr(column string) string {
+	if column == "customer_key" {
+		return "coalesce(customer_key, '') AS customer_key"
+	}
+	return column
+}
+
+func placeholder(column string, n int) string {
 	p := "$" + strconv.Itoa(n)
-	if c.arg != "" {
-		return fmt.Sprintf(c.arg, p)
+	if column == "customer_key" {
+		return "NULLIF(" + p + ", '')"
 	}
 	return p
 }
 
-func scanCustomer(row pgx.Row) (Customer, error) {
-	var c Customer
-	dest := make([]any, len(customerColumns))
-	for i, col := range customerColumns {
-		dest[i] = col.field(&c)
-	}
-	err := row.Scan(dest...)
-	return c, err
+// value is the argument that writes column from c.
+func value(c *record.Customer, column string) any {
+	return reflect.ValueOf(c).Elem().Field(writable[column]).Interface()
 }
 
-func collectCustomers(rows pgx.Rows, what string) ([]Customer, error) {
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Customer, error) { return scanCustomer(r) })
+// scanCustomer reads the one row of a query (pgx.ErrNoRows when none); it
+// takes Query's results as they come.
+func scanCustomer(rows pgx.Rows, err error) (record.Customer, error) {
+	if err != nil {
+		return record.Customer{}, err
+	}
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[record.Customer])
+}
+
+// collectCustomers reads every row of a query; it takes Query's results as
+// they come.
+func collectCustomers(rows pgx.Rows, err error, what string) ([]record.Customer, error) {
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[record.Customer])
 	return out, translate(err, what)
 }
 
@@ -249,8 +149,8 @@ const (
 // otherwise a taken number is a *ConflictError on ConstraintCustomerNumber.
 // The counters are incremented in the insert's transaction, so concurrent
 // creates never share an id or a number.
-func (s *Store) CreateCustomer(ctx context.Context, tenantID string, c Customer) (Customer, error) {
-	var out Customer
+func (s *Store) CreateCustomer(ctx context.Context, tenantID string, c record.Customer) (record.Customer, error) {
+	var out record.Customer
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, nextCounterSQL, tenantID, counterCustomerID).Scan(&id); err != nil {
@@ -273,12 +173,10 @@ func (s *Store) CreateCustomer(ctx context.Context, tenantID string, c Customer)
 				c.Number = fmt.Sprintf("%010d", n)
 			}
 			args := []any{tenantID, c.ID}
-			for _, col := range customerColumns {
-				if !col.readOnly {
-					args = append(args, col.field(&c))
-				}
+			for _, col := range writableOrder {
+				args = append(args, value(&c, col))
 			}
-			row, err := scanCustomer(tx.QueryRow(ctx, customerInsert, args...))
+			row, err := scanCustomer(tx.Query(ctx, customerInsert, args...))
 			if err == nil {
 				out = row
 				return nil
@@ -305,35 +203,33 @@ func (s *Store) CreateCustomer(ctx context.Context, tenantID string, c Customer)
 }
 
 // GetCustomer returns the customer id of tenantID.
-func (s *Store) GetCustomer(ctx context.Context, tenantID string, id int32) (Customer, error) {
-	c, err := scanCustomer(s.pool.QueryRow(ctx, `SELECT `+customerSelect+` FROM customer.customers
-		WHERE tenant_id = $1 AND customer_id = $2`, tenantID, id))
-	return c, translate(err, "get customer")
+func (s *Store) GetCustomer(ctx context.Context, tenantID string, id int32) (record.Customer, error) {
+	return s.findCustomer(ctx, "get customer", "customer_id = $2", tenantID, id)
 }
 
 // FindCustomerByKey returns the customer of tenantID with key.
-func (s *Store) FindCustomerByKey(ctx context.Context, tenantID, key string) (Customer, error) {
-	c, err := scanCustomer(s.pool.QueryRow(ctx, `SELECT `+customerSelect+` FROM customer.customers
-		WHERE tenant_id = $1 AND customer_key = $2`, tenantID, key))
-	return c, translate(err, "find customer by key")
+func (s *Store) FindCustomerByKey(ctx context.Context, tenantID, key string) (record.Customer, error) {
+	return s.findCustomer(ctx, "find customer by key", "customer_key = $2", tenantID, key)
 }
 
 // FindCustomerByNumber returns the customer of tenantID with number.
-func (s *Store) FindCustomerByNumber(ctx context.Context, tenantID, number string) (Customer, error) {
-	c, err := scanCustomer(s.pool.QueryRow(ctx, `SELECT `+customerSelect+` FROM customer.customers
-		WHERE tenant_id = $1 AND customer_number = $2`, tenantID, number))
-	return c, translate(err, "find customer by number")
+func (s *Store) FindCustomerByNumber(ctx context.Context, tenantID, number string) (record.Customer, error) {
+	return s.findCustomer(ctx, "find customer by number", "customer_number = $2", tenantID, number)
+}
+
+// findCustomer returns the customer of tenant $1 that cond picks.
+func (s *Store) findCustomer(ctx context.Context, what, cond string, args ...any) (record.Customer, error) {
+	c, err := scanCustomer(s.pool.Query(ctx, `SELECT `+customerSelect+` FROM customer.customers
+		WHERE tenant_id = $1 AND `+cond, args...))
+	return c, translate(err, what)
 }
 
 // FindCustomersByName returns up to limit customers of tenantID named
 // exactly name, by id.
-func (s *Store) FindCustomersByName(ctx context.Context, tenantID, name string, limit int) ([]Customer, error) {
+func (s *Store) FindCustomersByName(ctx context.Context, tenantID, name string, limit int) ([]record.Customer, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+customerSelect+` FROM customer.customers
 		WHERE tenant_id = $1 AND name = $2 ORDER BY customer_id LIMIT $3`, tenantID, name, limit)
-	if err != nil {
-		return nil, translate(err, "find customers by name")
-	}
-	return collectCustomers(rows, "find customers by name")
+	return collectCustomers(rows, err, "find customers by name")
 }
 
 // UpdateCustomer sets the named columns of customer c.ID of tenantID to the
@@ -341,9 +237,9 @@ func (s *Store) FindCustomersByName(ctx context.Context, tenantID, name string, 
 // columns names it and it is not nil, else to now. expectedVersion 0
 // updates whatever the version; otherwise a different current version is
 // ErrStale. A missing customer is ErrNotFound.
-func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer, columns []string, expectedVersion int64) (Customer, error) {
+func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c record.Customer, columns []string, expectedVersion int64) (record.Customer, error) {
 	if len(columns) == 0 {
-		return Customer{}, errors.New("update customer: no columns")
+		return record.Customer{}, errors.New("update customer: no columns")
 	}
 	args := []any{tenantID, c.ID, expectedVersion}
 	set := make([]string, 0, len(columns)+2)
@@ -355,19 +251,18 @@ func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer,
 			modifyTime = fmt.Sprintf("coalesce($%d::timestamptz, now())", len(args))
 			continue
 		}
-		col, ok := writable[name]
-		if !ok {
-			return Customer{}, fmt.Errorf("update customer: column %q is not writable", name)
+		if _, ok := writable[name]; !ok {
+			return record.Customer{}, fmt.Errorf("update customer: column %q is not writable", name)
 		}
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		args = append(args, col.field(&c))
-		set = append(set, col.name+" = "+col.placeholder(len(args)))
+		args = append(args, value(&c, name))
+		set = append(set, name+" = "+placeholder(name, len(args)))
 	}
 	set = append(set, "version = version + 1", "modify_time = "+modifyTime)
-	out, err := scanCustomer(s.pool.QueryRow(ctx, `UPDATE customer.customers SET `+strings.Join(set, ", ")+`
+	out, err := scanCustomer(s.pool.Query(ctx, `UPDATE customer.customers SET `+strings.Join(set, ", ")+`
 		WHERE tenant_id = $1 AND customer_id = $2 AND ($3::bigint = 0 OR version = $3::bigint)
 		RETURNING `+customerSelect, args...))
 	if !errors.Is(err, pgx.ErrNoRows) {
@@ -378,21 +273,21 @@ func (s *Store) UpdateCustomer(ctx context.Context, tenantID string, c Customer,
 	err = s.pool.QueryRow(ctx, `SELECT version FROM customer.customers WHERE tenant_id = $1 AND customer_id = $2`,
 		tenantID, c.ID).Scan(&current)
 	if err != nil {
-		return Customer{}, translate(err, "update customer")
+		return record.Customer{}, translate(err, "update customer")
 	}
-	return Customer{}, fmt.Errorf("update customer: version is %d, not %d: %w", current, expectedVersion, ErrStale)
+	return record.Customer{}, fmt.Errorf("update customer: version is %d, not %d: %w", current, expectedVersion, ErrStale)
 }
 
 // CustomerFilter narrows a list; zero fields do not filter.
 type CustomerFilter struct {
-	Status     int16
+	Status     record.Status
 	Territory  string
 	NamePrefix string
 }
 
 // ListCustomers returns up to limit customers of tenantID with an id above
 // afterID that pass f, by id.
-func (s *Store) ListCustomers(ctx context.Context, tenantID string, f CustomerFilter, afterID int32, limit int) ([]Customer, error) {
+func (s *Store) ListCustomers(ctx context.Context, tenantID string, f CustomerFilter, afterID int32, limit int) ([]record.Customer, error) {
 	// Only the filters in use enter the query, so the planner sees each
 	// shape separately and can use the name prefix index.
 	where := []string{"tenant_id = $1", "customer_id > $2"}
@@ -413,10 +308,7 @@ func (s *Store) ListCustomers(ctx context.Context, tenantID string, f CustomerFi
 	rows, err := s.pool.Query(ctx, `SELECT `+customerSelect+` FROM customer.customers
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY customer_id LIMIT $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return nil, translate(err, "list customers")
-	}
-	return collectCustomers(rows, "list customers")
+	return collectCustomers(rows, err, "list customers")
 }
 
 // CustomerExists reports whether customer id exists in tenantID.

@@ -5,36 +5,24 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/abacus-ledger/abacus/services/customer/internal/record"
 )
-
-// ExtendedFieldCount is how many free text fields an extended record has.
-const ExtendedFieldCount = 30
-
-// Extended is a row of customer.customer_extended. Fields[0] is field1.
-type Extended struct {
-	CustomerID int32
-	GroupID    int32
-	ExtendedID int32
-	Fields     [ExtendedFieldCount]string
-	Version    int64
-	UpdateTime time.Time
-}
 
 // extendedSelect is the select list: the ids, field1..field30, version and
 // update_time.
 var extendedSelect = func() string {
 	cols := []string{"customer_id", "extended_group_id", "customer_extended_id"}
-	for i := 1; i <= ExtendedFieldCount; i++ {
+	for i := 1; i <= record.ExtendedFieldCount; i++ {
 		cols = append(cols, "field"+strconv.Itoa(i))
 	}
 	return strings.Join(append(cols, "version", "update_time"), ", ")
 }()
 
-func scanExtended(row pgx.Row) (Extended, error) {
-	var e Extended
+func scanExtended(row pgx.Row) (record.Extended, error) {
+	var e record.Extended
 	dest := []any{&e.CustomerID, &e.GroupID, &e.ExtendedID}
 	for i := range e.Fields {
 		dest = append(dest, &e.Fields[i])
@@ -45,23 +33,17 @@ func scanExtended(row pgx.Row) (Extended, error) {
 }
 
 // GetExtended returns one extended record of a customer of tenantID.
-func (s *Store) GetExtended(ctx context.Context, tenantID string, customerID, groupID, extendedID int32) (Extended, error) {
+func (s *Store) GetExtended(ctx context.Context, tenantID string, customerID, groupID, extendedID int32) (record.Extended, error) {
 	e, err := scanExtended(s.pool.QueryRow(ctx, `SELECT `+extendedSelect+` FROM customer.customer_extended
 		WHERE tenant_id = $1 AND customer_id = $2 AND extended_group_id = $3 AND customer_extended_id = $4`,
 		tenantID, customerID, groupID, extendedID))
 	return e, translate(err, "get extended record")
 }
 
-// ExtendedPage is a keyset position in the (group, record id) order.
-type ExtendedPage struct {
-	GroupID    int32
-	ExtendedID int32
-}
-
 // ListExtended returns up to limit extended records of a customer of
 // tenantID after the position after, ordered by group then record id.
 // groupID 0 lists every group.
-func (s *Store) ListExtended(ctx context.Context, tenantID string, customerID, groupID int32, after ExtendedPage, limit int) ([]Extended, error) {
+func (s *Store) ListExtended(ctx context.Context, tenantID string, customerID, groupID int32, after record.ExtendedPage, limit int) ([]record.Extended, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+extendedSelect+` FROM customer.customer_extended
 		WHERE tenant_id = $1 AND customer_id = $2
 		  AND ($3::integer = 0 OR extended_group_id = $3::integer)
@@ -71,7 +53,7 @@ func (s *Store) ListExtended(ctx context.Context, tenantID string, customerID, g
 	if err != nil {
 		return nil, translate(err, "list extended records")
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Extended, error) { return scanExtended(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (record.Extended, error) { return scanExtended(r) })
 	return out, translate(err, "list extended records")
 }
 
@@ -79,15 +61,15 @@ func (s *Store) ListExtended(ctx context.Context, tenantID string, customerID, g
 // e identifies to their values in e, creating the record, with every other
 // field empty, when it does not exist. The customer must exist in tenantID,
 // else ErrNotFound.
-func (s *Store) PatchExtended(ctx context.Context, tenantID string, e Extended, fields []int) (Extended, error) {
+func (s *Store) PatchExtended(ctx context.Context, tenantID string, e record.Extended, fields []int) (record.Extended, error) {
 	cols := []string{"tenant_id", "customer_id", "extended_group_id", "customer_extended_id"}
 	vals := []string{"$1::uuid", "$2::integer", "$3::integer", "$4::integer"}
 	args := []any{tenantID, e.CustomerID, e.GroupID, e.ExtendedID}
 	set := make([]string, 0, len(fields)+2)
 	seen := map[int]bool{}
 	for _, n := range fields {
-		if n < 1 || n > ExtendedFieldCount {
-			return Extended{}, fmt.Errorf("patch extended record: no field%d", n)
+		if n < 1 || n > record.ExtendedFieldCount {
+			return record.Extended{}, fmt.Errorf("patch extended record: no field%d", n)
 		}
 		if seen[n] {
 			continue
