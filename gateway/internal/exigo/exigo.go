@@ -16,6 +16,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -43,6 +44,10 @@ const (
 	balancesPath = "/3.0/customers/balances"
 	extendedPath = "/3.0/customers/extended"
 )
+
+// Paths are the dialect's: everything under /3.0/, in any case, as
+// Exigo's (IIS) servers match paths.
+func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{"/3.0/"}, AnyCase: true} }
 
 // route is one Exigo method; the paths are matched case-insensitively, as
 // Exigo's (IIS) servers do.

@@ -14,6 +14,7 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -32,8 +33,10 @@ func New(ledger ledgerv1.LedgerServiceClient, guard *auth.Guard, log *slog.Logge
 }
 
 // Paths are the two spellings of the method's URL, with and without the
-// trailing slash.
-var Paths = []string{"/services/clientbalance/", "/services/clientbalance"}
+// trailing slash, exactly as written.
+func (*Handler) Paths() pathset.Set {
+	return pathset.Set{Exact: []string{"/services/clientbalance/", "/services/clientbalance"}}
+}
 
 // Message ids. 10001, 10009 and 10010 are igsend's; 10000 is ours, for the
 // failures igsend documents no id for (overload, outage, wrong method).

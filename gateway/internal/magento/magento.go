@@ -17,14 +17,18 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
 	"github.com/abacus-ledger/abacus/gateway/internal/query"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 )
 
-// Prefix is the path prefix the dialect owns. Magento's routes are
+// prefix is the path prefix the dialect owns. Magento's routes are
 // case-sensitive, so it is matched exactly.
-const Prefix = "/api/rest/"
+const prefix = "/api/rest/"
+
+// Paths are the dialect's: everything under /api/rest/.
+func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{prefix}} }
 
 // Handler is the Magento dialect.
 type Handler struct {
@@ -140,7 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // historyRoute matches customers/{customerId}/storecredit/history and returns
 // the raw customer id.
 func historyRoute(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, Prefix)
+	rest, ok := strings.CutPrefix(path, prefix)
 	if !ok {
 		return "", false
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 )
 
@@ -28,8 +29,16 @@ func New(customers customerv1.CustomerServiceClient, guard *auth.Guard, log *slo
 	return &Handler{customers: customers, guard: guard, log: log}
 }
 
-// Prefix is the path prefix the dialect owns, compared case-insensitively.
-const Prefix = "/api/"
+// prefix is the path prefix the dialect owns, compared case-insensitively.
+const prefix = "/api/"
+
+// Paths are the dialect's: any path under /API/, in any case. Magento's
+// /api/rest/ is asked first, so MANEX gets every other /api/ path and
+// answers it with its own "no resource".
+func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{prefix}, AnyCase: true} }
+
+// LogPath is path as the request log shows it: without the API key.
+func (*Handler) LogPath(path string) string { return RedactPath(path) }
 
 // action is one method of the Customer controller.
 type action struct {
@@ -48,8 +57,8 @@ var actions = map[string]action{
 // the action.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := r.URL.Path
-	if len(rest) >= len(Prefix) && strings.EqualFold(rest[:len(Prefix)], Prefix) {
-		rest = rest[len(Prefix):]
+	if len(rest) >= len(prefix) && strings.EqualFold(rest[:len(prefix)], prefix) {
+		rest = rest[len(prefix):]
 	}
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	if !strings.EqualFold(segs[0], "Customer") {

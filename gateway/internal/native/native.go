@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
@@ -120,6 +121,9 @@ func incomingHeader(key string) (string, bool) {
 	}
 	return "", false
 }
+
+// Paths are the API's: everything under /v1/, as written.
+func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{"/v1/"}} }
 
 // ServeHTTP authenticates the request and hands it to the generated routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

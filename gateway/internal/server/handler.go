@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +16,7 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/magento"
 	"github.com/abacus-ledger/abacus/gateway/internal/manex"
 	"github.com/abacus-ledger/abacus/gateway/internal/native"
+	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -57,7 +57,24 @@ const DefaultMaxBodyBytes = 1 << 20
 // dialect is what the server needs of each API it routes to.
 type dialect interface {
 	http.Handler
+	// Paths are the request paths the API owns.
+	Paths() pathset.Set
 	WriteError(w http.ResponseWriter, r *http.Request, status int, message string)
+}
+
+// pathLogger is an API whose paths may carry a secret; the request log
+// shows LogPath's version of them.
+type pathLogger interface {
+	LogPath(path string) string
+}
+
+// MANEX carries its API key in the path.
+var _ pathLogger = (*manex.Handler)(nil)
+
+// namedDialect is an API with its name in logs and metrics.
+type namedDialect struct {
+	name string
+	dialect
 }
 
 type gateway struct {
@@ -66,11 +83,11 @@ type gateway struct {
 	maxBody int64
 	probes  *probes
 
-	native  *native.Handler
-	exigo   *exigo.Handler
-	igsend  *igsend.Handler
-	magento *magento.Handler
-	manex   *manex.Handler
+	native *native.Handler
+	// dialects are asked in this order which one owns a path. Magento comes
+	// before MANEX, which owns every other /api/ path, so that such paths
+	// get MANEX's own "no resource" answer.
+	dialects []namedDialect
 }
 
 // NewHandler builds the gateway's HTTP handler: the native /v1 API, the four
@@ -117,30 +134,22 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 		maxBody: cfg.MaxBodyBytes,
 		probes:  newProbes(conns),
 		native:  nat,
-		exigo:   exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log),
-		igsend:  igsend.New(ledger, guard, log),
-		magento: magento.New(history, guard, log),
-		manex:   manex.New(customers, guard, log),
+		dialects: []namedDialect{
+			{"native", nat},
+			{"exigo", exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log)},
+			{"igsend", igsend.New(ledger, guard, log)},
+			{"magento", magento.New(history, guard, log)},
+			{"manex", manex.New(customers, guard, log)},
+		},
 	}, nil
 }
 
-// route picks the API of a path. Exigo and MANEX paths are matched
-// case-insensitively, as their IIS servers do; Magento owns exactly
-// /api/rest/, and any other /api/ path is MANEX's, so that it gets MANEX's
-// own "no resource" answer.
+// route picks the API that owns a path: the first dialect that says so.
 func (g *gateway) route(path string) (name string, d dialect) {
-	lower := strings.ToLower(path)
-	switch {
-	case strings.HasPrefix(path, "/v1/"):
-		return "native", g.native
-	case strings.HasPrefix(lower, "/3.0/"):
-		return "exigo", g.exigo
-	case path == igsend.Paths[0] || path == igsend.Paths[1]:
-		return "igsend", g.igsend
-	case strings.HasPrefix(path, magento.Prefix):
-		return "magento", g.magento
-	case strings.HasPrefix(lower, manex.Prefix):
-		return "manex", g.manex
+	for _, nd := range g.dialects {
+		if nd.Paths().Owns(path) {
+			return nd.name, nd.dialect
+		}
 	}
 	return "", nil
 }
@@ -154,8 +163,8 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	name, d := g.route(r.URL.Path)
 	logPath := r.URL.Path
-	if name == "manex" {
-		logPath = manex.RedactPath(logPath)
+	if pl, ok := d.(pathLogger); ok {
+		logPath = pl.LogPath(logPath)
 	}
 	if name == "" {
 		name = "gateway"

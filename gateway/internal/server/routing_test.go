@@ -29,6 +29,7 @@ func TestRoute(t *testing.T) {
 		{"/API/Customer/Get/K123456789", "manex"},
 		{"/api/customer/get/k", "manex"},
 		{"/Api/", "manex"},
+		{"/AP\u0130/Customer", "manex"}, // İ lowers to i
 		{"/api", ""},
 		{"/healthz", ""},
 		{"/readyz", ""},
