@@ -110,9 +110,20 @@ build:
 	go build -o $(BIN)/ ./services/customer/cmd/customer ./services/ledger/cmd/ledger \
 		./services/history/cmd/history ./gateway/cmd/gateway ./dev/cmd/abacusdev
 
+# Where make run listens, and where it keeps its cluster and logs: change
+# them on the command line (make run HOST=0.0.0.0 GATEWAY_PORT=8180). A port
+# that is taken gives way to the next free one.
+HOST ?= 127.0.0.1
+GATEWAY_PORT ?= 8080
+GRPC_PORT ?= 9091
+ADMIN_PORT ?= 9190
+PG_PORT ?= 54329
+DATA ?= $(CURDIR)/.data
+
 .PHONY: run
 run: build
-	$(BIN)/abacusdev run --bin $(BIN) --data $(CURDIR)/.data
+	$(BIN)/abacusdev run --bin $(BIN) --data $(DATA) --host $(HOST) --gateway-port $(GATEWAY_PORT) \
+		--grpc-port $(GRPC_PORT) --admin-port $(ADMIN_PORT) --pg-port $(PG_PORT)
 
 # Benchmarks start the whole system on a throwaway PostgreSQL; BENCH=name
 # runs one of them (see `bin/abacusdev bench help`).

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1
+	github.com/abacus-ledger/abacus/dev v0.0.0-00010101000000-000000000000
 	github.com/abacus-ledger/abacus/proto v0.0.0-00010101000000-000000000000
 	github.com/abacus-ledger/abacus/services/platform v0.0.0-00010101000000-000000000000
 	github.com/google/go-cmp v0.7.0
@@ -41,3 +42,5 @@ require (
 replace github.com/abacus-ledger/abacus/proto => ../proto
 
 replace github.com/abacus-ledger/abacus/services/platform => ../services/platform
+
+replace github.com/abacus-ledger/abacus/dev => ../dev

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,45 +30,26 @@ func startFrozen(t *testing.T) string {
 }
 
 // startGateway runs one more gateway process with extra settings, in front
-// of the shared stack's customer service, and returns its base URL.
+// of the shared stack's services unless the settings name others, and
+// returns its base URL.
 func startGateway(t *testing.T, extraEnv ...string) string {
 	t.Helper()
-	httpAddr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminAddr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(t.TempDir(), "gateway.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(sys.logDir, "gateway"))
-	cmd.Env = append(append(os.Environ(), "ABACUS_SERVICE_TOKEN="+sys.token, "ABACUS_LOG_LEVEL=debug",
-		"ABACUS_HTTP_ADDR="+httpAddr, "ABACUS_ADMIN_ADDR="+adminAddr, "ABACUS_CUSTOMER_ADDR="+sys.addrs["customer"],
-		"ABACUS_LEDGER_ADDR="+sys.addrs["ledger"], "ABACUS_HISTORY_ADDR="+sys.addrs["history"],
-		"ABACUS_AUTH_FAILURE_BURST=100000"), extraEnv...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p, err := sys.Add(ctx, "gateway", extraEnv...)
+	if p == nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		logf.Close()
+		p.Stop(20 * time.Second)
 		if t.Failed() {
-			raw, _ := os.ReadFile(logPath)
-			t.Logf("--- gateway.log ---\n%s", raw)
+			t.Logf("--- %s ---\n%s", p.LogPath, p.Log(1<<20))
 		}
 	})
-	base := "http://" + httpAddr
-	if err := (&stack{}).waitHTTP(t.Context(), base+"/healthz", 30*time.Second); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	return base
+	return "http://" + p.Addr
 }
 
 // With the ledger and the history frozen, every dialect answers within the

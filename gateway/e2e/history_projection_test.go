@@ -4,13 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
@@ -31,64 +26,36 @@ import (
 // without disturbing the shared stack. It runs the binaries the shared
 // stack built.
 type historyProcs struct {
+	*devstack.Stack
 	t     *testing.T
 	dbURL string
-	env   []string
-	addrs map[string]string
-	procs map[string]*exec.Cmd
-	logs  string
 	conns map[string]*grpc.ClientConn
 }
 
 func startHistoryProcs(t *testing.T, extraEnv ...string) *historyProcs {
 	t.Helper()
 	ctx := t.Context()
-	base := os.Getenv("TEST_DATABASE_URL")
-	db := "abacus_e2e_hist_" + randomHex(5)
-	admin, err := pgx.Connect(ctx, base)
+	dbURL, drop, err := newDatabase(ctx, "abacus_e2e_hist_")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+	t.Cleanup(drop)
+	procs, err := startProcs(ctx, sys.binDir, t.TempDir(), dbURL, sys.token, devstack.Services, extraEnv...)
+	if err != nil {
 		t.Fatal(err)
 	}
+	p := &historyProcs{Stack: procs, t: t, dbURL: dbURL, conns: map[string]*grpc.ClientConn{}}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + db
-	p := &historyProcs{t: t, dbURL: u.String(), addrs: map[string]string{}, procs: map[string]*exec.Cmd{},
-		logs: t.TempDir(), conns: map[string]*grpc.ClientConn{}}
-	for _, n := range []string{"customer", "ledger", "history"} {
-		for _, suffix := range []string{"", "-admin"} {
-			if p.addrs[n+suffix], err = freeAddr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	p.env = append(append(os.Environ(), "DATABASE_URL="+p.dbURL, "ABACUS_SERVICE_TOKEN="+sys.token, "ABACUS_LOG_LEVEL=debug",
-		"ABACUS_CUSTOMER_ADDR="+p.addrs["customer"], "ABACUS_LEDGER_ADDR="+p.addrs["ledger"], "ABACUS_SHUTDOWN_TIMEOUT=5s"), extraEnv...)
-	t.Cleanup(func() {
-		for _, n := range []string{"history", "ledger", "customer"} {
-			p.stop(n)
-		}
+		p.Stop()
 		for _, c := range p.conns {
 			c.Close()
 		}
 		if t.Failed() {
-			for _, n := range []string{"customer", "ledger", "history"} {
-				raw, _ := os.ReadFile(filepath.Join(p.logs, n+".log"))
-				if len(raw) > 20000 {
-					raw = raw[len(raw)-20000:]
-				}
-				t.Logf("--- %s.log (tail) ---\n%s", n, raw)
-			}
+			t.Logf("process logs (tails):\n%s", p.Logs(20000))
 		}
 	})
-	for _, n := range []string{"customer", "ledger", "history"} {
-		p.start(n)
-		conn, err := grpc.NewClient(p.addrs[n], append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(sys.token)...)...)
+	for _, n := range devstack.Services {
+		conn, err := grpc.NewClient(p.Addr(n), append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(sys.token)...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,60 +64,29 @@ func startHistoryProcs(t *testing.T, extraEnv ...string) *historyProcs {
 	return p
 }
 
-// start runs the named binary and waits until it serves.
+// start runs the named process again and waits until it serves.
 func (p *historyProcs) start(name string) {
 	p.t.Helper()
-	p.launch(name)
-	waiter := &stack{addrs: p.addrs}
-	if err := waiter.waitServing(p.t.Context(), name, 60*time.Second); err != nil {
-		p.t.Fatalf("%s: %v", name, err)
+	ctx, cancel := context.WithTimeout(p.t.Context(), 60*time.Second)
+	defer cancel()
+	if err := p.Proc(name).Start(ctx); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
-// launch runs the named binary without waiting for it.
+// launch runs the named process again without waiting for it.
 func (p *historyProcs) launch(name string) {
 	p.t.Helper()
-	logf, err := os.OpenFile(filepath.Join(p.logs, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
+	if err := p.Proc(name).Launch(); err != nil {
 		p.t.Fatal(err)
 	}
-	// "history#2" is a second replica of the history binary.
-	binary, _, _ := strings.Cut(name, "#")
-	cmd := exec.Command(filepath.Join(sys.logDir, binary))
-	cmd.Env = append(p.env[:len(p.env):len(p.env)], "ABACUS_GRPC_ADDR="+p.addrs[name], "ABACUS_ADMIN_ADDR="+p.addrs[name+"-admin"])
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.procs[name] = cmd
 }
 
 // stop ends the named process with SIGTERM (a graceful stop).
-func (p *historyProcs) stop(name string) {
-	p.signal(name, syscall.SIGTERM)
-}
+func (p *historyProcs) stop(name string) { p.Proc(name).Stop(20 * time.Second) }
 
 // kill ends the named process with SIGKILL: no cleanup of any kind.
-func (p *historyProcs) kill(name string) {
-	p.signal(name, syscall.SIGKILL)
-}
-
-func (p *historyProcs) signal(name string, sig syscall.Signal) {
-	cmd := p.procs[name]
-	if cmd == nil {
-		return
-	}
-	delete(p.procs, name)
-	_ = cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
+func (p *historyProcs) kill(name string) { p.Proc(name).Kill() }
 
 // historyRow is a history row or a ledger entry, as compared.
 type historyRow struct {

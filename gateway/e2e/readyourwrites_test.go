@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -23,17 +24,15 @@ import (
 func TestReadYourWritesThroughReplicas(t *testing.T) {
 	t.Parallel()
 	p := startHistoryProcs(t, "ABACUS_HISTORY_TENANT_POLL=300ms")
-	for _, suffix := range []string{"", "-admin"} {
-		addr, err := freeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.addrs["history#2"+suffix] = addr
+	startCtx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	replica, err := p.Add(startCtx, "history") // "history#2"
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.start("history#2")
-	t.Cleanup(func() { p.stop("history#2") })
+	t.Cleanup(func() { p.stop(replica.Name) })
 	peers := func(history string) []string {
-		return []string{"ABACUS_CUSTOMER_ADDR=" + p.addrs["customer"], "ABACUS_LEDGER_ADDR=" + p.addrs["ledger"], "ABACUS_HISTORY_ADDR=" + p.addrs[history]}
+		return []string{"ABACUS_CUSTOMER_ADDR=" + p.Addr("customer"), "ABACUS_LEDGER_ADDR=" + p.Addr("ledger"), "ABACUS_HISTORY_ADDR=" + p.Addr(history)}
 	}
 	gateways := []string{startGateway(t, peers("history")...), startGateway(t, peers("history#2")...)}
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -20,20 +21,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
 // stack is the running system shared by the tests of this package.
 type stack struct {
+	*devstack.Stack
 	token      string
 	dbURL      string
 	gateway    string // http://host:port
-	addrs      map[string]string
-	procs      []*exec.Cmd
-	logDir     string
+	binDir     string
 	admin      customerv1.TenantAdminServiceClient
 	conns      map[string]*grpc.ClientConn
 	tokenConns map[string]*grpc.ClientConn // with the service token
@@ -46,12 +46,11 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
 		fmt.Fprintln(os.Stderr, "e2e: TEST_DATABASE_URL is not set; run the tests with `make test`, which starts a throwaway PostgreSQL")
 		return 1
 	}
-	s, cleanup, err := startStack(base)
+	s, cleanup, err := startStack()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start stack:", err)
 		if cleanup != nil {
@@ -93,7 +92,45 @@ func workspaceRoot() (string, error) {
 	return filepath.Dir(gw), nil
 }
 
-func startStack(base string) (*stack, func(), error) {
+// newDatabase creates a database of its own on the test server and returns
+// its URL and a function that drops it.
+func newDatabase(ctx context.Context, prefix string) (string, func(), error) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	name := prefix + randomHex(6)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		return "", nil, err
+	}
+	drop := func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close(context.Background())
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+// startProcs starts the named binaries (all four when none are named) on
+// database dbURL with the settings every test process shares, the shared
+// stack's service token and the binaries it built.
+func startProcs(ctx context.Context, binDir, logDir, dbURL, token string, only []string, env ...string) (*devstack.Stack, error) {
+	return devstack.Start(ctx, devstack.Options{
+		BinDir: binDir, LogDir: logDir, DatabaseURL: dbURL, Token: token, Only: only, StopGrace: 20 * time.Second,
+		Env: append([]string{"ABACUS_LOG_LEVEL=debug", "ABACUS_SHUTDOWN_TIMEOUT=5s",
+			// Failures from 127.0.0.1 are many in these tests; the limiter has its own tests.
+			"ABACUS_AUTH_FAILURE_BURST=100000"}, env...),
+	})
+}
+
+func startStack() (*stack, func(), error) {
 	ctx := context.Background()
 	var cleanups []func()
 	cleanup := func() {
@@ -117,149 +154,45 @@ func startStack(base string) (*stack, func(), error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, cleanup, fmt.Errorf("build: %v\n%s", err, out)
 	}
-
-	// A database of its own on the test server.
-	dbName := "abacus_e2e_" + randomHex(6)
-	admin, err := pgx.Connect(ctx, base)
+	dbURL, drop, err := newDatabase(ctx, "abacus_e2e_")
 	if err != nil {
 		return nil, cleanup, err
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
-		admin.Close(ctx)
-		return nil, cleanup, err
-	}
-	cleanups = append(cleanups, func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, cleanup, err
-	}
-	u.Path = "/" + dbName
+	cleanups = append(cleanups, drop)
 
-	s := &stack{token: randomHex(16), dbURL: u.String(), addrs: map[string]string{}, logDir: tmp,
+	procs, err := startProcs(ctx, tmp, tmp, dbURL, randomHex(16), nil)
+	if err != nil {
+		return nil, cleanup, withLogs(tmp, err)
+	}
+	cleanups = append(cleanups, procs.Stop)
+	s := &stack{Stack: procs, token: procs.Token, dbURL: dbURL, gateway: procs.Gateway(), binDir: tmp,
 		conns: map[string]*grpc.ClientConn{}, tokenConns: map[string]*grpc.ClientConn{}}
-	for _, name := range []string{"customer", "ledger", "history", "gateway", "customer-admin", "ledger-admin", "history-admin", "gateway-admin"} {
-		if s.addrs[name], err = freeAddr(); err != nil {
-			return nil, cleanup, err
-		}
-	}
-	env := append(os.Environ(),
-		"DATABASE_URL="+s.dbURL, "ABACUS_SERVICE_TOKEN="+s.token, "ABACUS_LOG_LEVEL=debug",
-		"ABACUS_CUSTOMER_ADDR="+s.addrs["customer"], "ABACUS_LEDGER_ADDR="+s.addrs["ledger"],
-		"ABACUS_HISTORY_ADDR="+s.addrs["history"], "ABACUS_SHUTDOWN_TIMEOUT=5s",
-		// Failures from 127.0.0.1 are many in these tests; the limiter has its own tests.
-		"ABACUS_AUTH_FAILURE_BURST=100000",
-	)
-	cleanups = append(cleanups, func() { s.stopAll() })
-	for _, name := range []string{"customer", "ledger", "history", "gateway"} {
-		penv := append(env[:len(env):len(env)], "ABACUS_ADMIN_ADDR="+s.addrs[name+"-admin"])
-		if name == "gateway" {
-			penv = append(penv, "ABACUS_HTTP_ADDR="+s.addrs[name])
-		} else {
-			penv = append(penv, "ABACUS_GRPC_ADDR="+s.addrs[name])
-		}
-		logf, err := os.Create(filepath.Join(tmp, name+".log"))
-		if err != nil {
-			return nil, cleanup, err
-		}
-		cmd := exec.Command(filepath.Join(tmp, name))
-		cmd.Env, cmd.Stdout, cmd.Stderr = penv, logf, logf
-		if err := cmd.Start(); err != nil {
-			return nil, cleanup, err
-		}
-		s.procs = append(s.procs, cmd)
-		if name == "customer" {
-			// The others check tenants with the customer service; start it first
-			// so its migrations do not race theirs for the log.
-			if err := s.waitServing(ctx, name, 60*time.Second); err != nil {
-				return nil, cleanup, s.withLogs(err)
-			}
-		}
-	}
-	for _, name := range []string{"customer", "ledger", "history"} {
-		if err := s.waitServing(ctx, name, 60*time.Second); err != nil {
-			return nil, cleanup, s.withLogs(err)
-		}
-		conn, err := grpc.NewClient(s.addrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	for _, name := range devstack.Services {
+		conn, err := grpc.NewClient(s.Addr(name), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return nil, cleanup, err
 		}
 		s.conns[name] = conn
-		tconn, err := grpc.NewClient(s.addrs[name], append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(s.token)...)...)
+		tconn, err := grpc.NewClient(s.Addr(name), append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, tenancy.DialOptions(s.token)...)...)
 		if err != nil {
 			return nil, cleanup, err
 		}
 		s.tokenConns[name] = tconn
 		cleanups = append(cleanups, func() { conn.Close(); tconn.Close() })
 	}
-	s.gateway = "http://" + s.addrs["gateway"]
-	if err := s.waitHTTP(ctx, s.gateway+"/healthz", 30*time.Second); err != nil {
-		return nil, cleanup, s.withLogs(err)
-	}
 	s.admin = customerv1.NewTenantAdminServiceClient(s.tokenConns["customer"])
 	return s, cleanup, nil
 }
 
-func (s *stack) withLogs(err error) error {
+// withLogs adds to err the logs in dir: they go with the temporary
+// directory.
+func withLogs(dir string, err error) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v\n", err)
-	for _, name := range []string{"customer", "ledger", "history", "gateway"} {
-		raw, _ := os.ReadFile(filepath.Join(s.logDir, name+".log"))
-		fmt.Fprintf(&b, "--- %s.log ---\n%s\n", name, raw)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, path := range logs {
+		raw, _ := os.ReadFile(path)
+		fmt.Fprintf(&b, "--- %s ---\n%s\n", filepath.Base(path), raw)
 	}
-	return fmt.Errorf("%s", b.String())
-}
-
-func (s *stack) stopAll() {
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		_ = p.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = p.Process.Kill()
-			<-done
-		}
-	}
-}
-
-// waitServing polls gRPC health: readiness, not time, ends the wait.
-func (s *stack) waitServing(ctx context.Context, name string, limit time.Duration) error {
-	conn, err := grpc.NewClient(s.addrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	hc := healthpb.NewHealthClient(conn)
-	deadline := time.Now().Add(limit)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		resp, err := hc.Check(cctx, &healthpb.HealthCheckRequest{})
-		cancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not SERVING after %s: %v %v", name, limit, resp.GetStatus(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (s *stack) waitHTTP(ctx context.Context, u string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		code, _, err := httpDo(ctx, "GET", u, nil, nil)
-		if err == nil && code == 200 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: not 200 after %s: %d %v", u, limit, code, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return errors.New(b.String())
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
@@ -85,7 +86,7 @@ func startBenchStack(ctx context.Context, binDir string) (*stack, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := startStack(ctx, stackOptions{binDir: binDir, dataDir: dir, host: "127.0.0.1", gatewayPort: 18080, pgPort: 55329, say: say,
+	s, err := startStack(ctx, stackOptions{binDir: binDir, dataDir: dir, host: "127.0.0.1", ports: devstack.Ports{Gateway: 18080}, pgPort: 55329, say: say,
 		extraEnv: []string{"ABACUS_LOG_LEVEL=warn", "ABACUS_AUTH_FAILURE_BURST=1000000"}})
 	if err != nil {
 		os.RemoveAll(dir)

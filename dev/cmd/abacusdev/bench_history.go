@@ -188,11 +188,11 @@ func benchHistory(ctx context.Context, args []string) error {
 // projectionBatchMean reads the history process's metrics: the mean number
 // of entries per projection transaction (0 when unknown).
 func projectionBatchMean(ctx context.Context, s *stack) float64 {
-	for _, p := range s.procs {
-		if p.name != "history" {
+	for _, p := range s.Procs() {
+		if p.Name != "history" {
 			continue
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr(p.adminPort)+"/metrics", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.AdminAddr+"/metrics", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0

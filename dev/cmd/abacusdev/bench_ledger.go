@@ -299,7 +299,7 @@ var metricLine = regexp.MustCompile(`(?m)^(ledger_commit_transactions_total|ledg
 
 func sampleCounters(ctx context.Context, s *stack) (counters, error) {
 	var c counters
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr(s.procs[1].adminPort)+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.Proc("ledger").AdminAddr+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return c, err

@@ -476,39 +476,27 @@ func (c *chaosRun) markRestart(f *chaosFault) {
 	f.restartAt = time.Now()
 }
 
-func (c *chaosRun) ledger() *process {
-	for _, p := range c.env.stack.procs {
-		if p.name == "ledger" {
-			return p
-		}
-	}
-	panic("no ledger process")
-}
-
 // killLedger sends SIGKILL to the ledger, waits -down, starts it again and
 // measures until its health check answers SERVING.
 func (c *chaosRun) killLedger(ctx context.Context, f *chaosFault) error {
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
-	p := c.ledger()
+	p := c.env.stack.Proc("ledger")
 	c.addFault(f)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return err
-	}
-	<-p.exited
-	say("%5.1f s  %s #%d (pid %d)", c.since(f.at), f.what, f.n, p.cmd.Process.Pid)
+	p.Kill()
+	say("%5.1f s  %s #%d (pid %d)", c.since(f.at), f.what, f.n, p.Pid())
 	time.Sleep(c.o.down)
 	c.markRestart(f)
-	if err := p.restart(); err != nil {
+	if err := p.Launch(); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := waitServing(wctx, p, c.env.stack.grpc["ledger"]); err != nil {
+	if err := p.WaitReady(wctx); err != nil {
 		f.err = err.Error()
 	}
 	f.ready, f.readyNote = time.Since(f.restartAt), "SERVING"
-	say("%5.1f s  ledger restarted (pid %d), SERVING after %.2f s", c.since(time.Now()), p.cmd.Process.Pid, f.ready.Seconds())
+	say("%5.1f s  ledger restarted (pid %d), SERVING after %.2f s", c.since(time.Now()), p.Pid(), f.ready.Seconds())
 	return nil
 }
 
@@ -538,11 +526,11 @@ func (c *chaosRun) watchProcesses(done <-chan struct{}) {
 	every(200*time.Millisecond, done, func() {
 		c.procMu.Lock()
 		defer c.procMu.Unlock()
-		for _, p := range c.env.stack.procs {
+		for _, p := range c.env.stack.Procs() {
 			select {
-			case err := <-p.exited:
-				note := fmt.Sprintf("%s exited on its own at %.1f s (%v; see %s)", p.name, c.since(time.Now()), err, p.logPath)
-				if rerr := p.restart(); rerr != nil {
+			case err := <-p.Exited():
+				note := fmt.Sprintf("%s exited on its own at %.1f s (%v; see %s)", p.Name, c.since(time.Now()), err, p.LogPath)
+				if rerr := p.Launch(); rerr != nil {
 					note += fmt.Sprintf("; restart failed: %v", rerr)
 				}
 				say("%s; restarted", note)
@@ -992,9 +980,9 @@ func (c *chaosRun) keepEvidence() {
 		}
 		_ = os.WriteFile(filepath.Join(dir, "client-"+strconv.Itoa(w)+".jsonl"), b.Bytes(), 0o644)
 	}
-	for _, p := range c.env.stack.procs {
-		if raw, err := os.ReadFile(p.logPath); err == nil {
-			_ = os.WriteFile(filepath.Join(dir, p.name+".log"), raw, 0o644)
+	for _, p := range c.env.stack.Procs() {
+		if raw, err := os.ReadFile(p.LogPath); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, p.Name+".log"), raw, 0o644)
 		}
 	}
 	fmt.Printf("client logs and process logs kept in %s\n", dir)

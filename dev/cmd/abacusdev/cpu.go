@@ -19,10 +19,10 @@ var clockTicks = 100.0 // USER_HZ: 100 on Linux x86_64 and arm64
 // sampleCPU reads /proc; groups whose processes cannot be read are left out.
 func sampleCPU(s *stack) cpuSample {
 	out := cpuSample{}
-	for _, p := range s.procs {
-		if p.cmd != nil && p.cmd.Process != nil {
-			if t, err := procCPU(p.cmd.Process.Pid); err == nil {
-				out[p.name] += t
+	for _, p := range s.Procs() {
+		if pid := p.Pid(); pid != 0 {
+			if t, err := procCPU(pid); err == nil {
+				out[p.Name] += t
 			}
 		}
 	}

@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
@@ -173,36 +174,21 @@ func findTenant(ctx context.Context, admin customerv1.TenantAdminServiceClient, 
 	}
 }
 
-func waitHTTP(ctx context.Context, p *process, url string) error {
-	return poll(ctx, p, func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
-}
-
 func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
 
-func printWelcome(w io.Writer, d demoFile, procs []*process, addr func(int) string, file string) {
+func printWelcome(w io.Writer, d demoFile, procs []*devstack.Proc, file string) {
 	g := d.Gateway
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nAbacus is running. Ctrl-C stops every process; the data stays in .data/.\n\n")
+	fmt.Fprintf(&b, "\nAbacus is running. Ctrl-C stops every process; the data stays in %s.\n\n", filepath.Dir(file))
 	fmt.Fprintf(&b, "Endpoints\n")
 	fmt.Fprintf(&b, "  gateway (HTTP)     %s   health %s/healthz   OpenAPI %s/openapi.json\n", g, g, g)
 	for _, p := range procs {
-		if p.grpcPort != 0 {
-			fmt.Fprintf(&b, "  %-8s (gRPC)    %s   metrics http://%s/metrics\n", p.name, addr(p.grpcPort), addr(p.adminPort))
+		if p.Binary() != "gateway" {
+			fmt.Fprintf(&b, "  %-8s (gRPC)    %s   metrics http://%s/metrics\n", p.Name, p.Addr, p.AdminAddr)
 		} else {
-			fmt.Fprintf(&b, "  gateway metrics    http://%s/metrics\n", addr(p.adminPort))
+			fmt.Fprintf(&b, "  gateway metrics    http://%s/metrics\n", p.AdminAddr)
 		}
 	}
 	fmt.Fprintf(&b, "\nDemo tenant %s (written to %s)\n", d.Tenant, file)
