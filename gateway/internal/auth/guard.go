@@ -43,9 +43,9 @@ func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log 
 // Authenticate checks the limiter, extracts the credential with credential,
 // and resolves it to a tenant. On success it returns r's context acting for
 // that tenant, so every service call made with it carries the tenant. On
-// failure it returns the sorted failure, having logged it and set the
-// headers every API sends with it: Retry-After (whole seconds, at least 1)
-// while the client is refused.
+// failure it returns the sorted failure, having logged a refused credential
+// or an outage and set the headers every API sends with the failure:
+// Retry-After (whole seconds, at least 1) while the client is throttled.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request, credential CredentialFunc) (context.Context, *Failure) {
 	key := ClientKeyBehind(r, g.trusted)
 	if wait, blocked := g.limiter.Blocked(key); blocked {
