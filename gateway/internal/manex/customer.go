@@ -176,9 +176,9 @@ func invalidReason(e upstream.Error, action string) string {
 // protoLabels maps Customer field names to the parameters that set them.
 var protoLabels = func() map[string]string {
 	m := map[string]string{"customer_number": labelCustno}
-	for _, list := range [][]param{addParams, editParams} {
-		for _, p := range list {
-			m[string(p.proto)] = p.label
+	for _, a := range attributes {
+		if a.param != "" {
+			m[string(a.proto)] = a.param
 		}
 	}
 	return m

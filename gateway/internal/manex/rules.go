@@ -17,14 +17,17 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/textrule"
 )
 
-// kind is how a parameter's text becomes a Customer field.
+// kind is how a parameter's text becomes a Customer field, and how the
+// record writes the field.
 type kind int
 
 const (
-	kindName         kind = iota // a name (textrule.Name); length limit from the proto
+	_                kind = iota // an attribute's editKind when Edit reads it as kind
+	kindName                     // a name (textrule.Name); length limit from the proto
 	kindText                     // single-line text (textrule.Line); length limit from the proto
+	kindOptionalText             // text, written as null when empty; never a parameter
 	kindChoice                   // one of the proto's list, spelled exactly
-	kindAmount                   // decimal >= 0
+	kindAmount                   // a decimal, a JSON number in the record; a parameter takes it >= 0
 	kindDate                     // MM/DD/YYYY
 	kindEditAcctDate             // Edit's Acct_date: MM/DD/YYYY or the seed example's ISO form
 	kindFlag                     // true or false
@@ -48,44 +51,41 @@ type param struct {
 	choices []string
 }
 
-// The parameters of Add and Edit, in the seed's order, so that the first
-// bad one reported is always the same. Custno names the customer and is
+// The parameters of Add and Edit, in a fixed order, so that the first bad
+// one reported is always the same: Add's required ones first, then the
+// record's order, as in the seed's tables. Custno names the customer and is
 // handled by the actions.
 var (
-	addParams = compile([]param{
-		{name: "custname", label: "Custname", proto: "name", kind: kindName, required: true},
-		{name: "status", label: "Status", proto: "status", kind: kindAddStatus, required: true},
-		{name: "phone", label: "Phone", proto: "phone", kind: kindText},
-		{name: "fax", label: "Fax", proto: "fax", kind: kindText},
-		{name: "territory", label: "Territory", proto: "territory", kind: kindChoice},
-		{name: "terms", label: "Terms", proto: "terms", kind: kindChoice},
-		{name: "credlimit", label: "Credlimit", proto: "credit_limit", kind: kindAmount},
-		{name: "creditok", label: "Creditok", proto: "credit_status", kind: kindChoice},
-		{name: "ar_highbal", label: "Ar_highBal", proto: "ar_high_balance", kind: kindAmount},
-		{name: "acct_date", label: "Acct_date", proto: "account_date", kind: kindDate},
-		{name: "saledsctid", label: "Saledsctid", proto: "sales_discount_id", kind: kindText},
-		// The record's key is ACTTAXABLE; a client echoing it back is understood.
-		{name: "acctaxable", label: "Acctaxable", alias: "acttaxable", proto: "account_taxable", kind: kindFlag},
-	})
-	editParams = compile([]param{
-		{name: "custname", label: "Custname", proto: "name", kind: kindName},
-		{name: "phone", label: "Phone", proto: "phone", kind: kindText},
-		{name: "fax", label: "Fax", proto: "fax", kind: kindText},
-		{name: "territory", label: "Territory", proto: "territory", kind: kindChoice},
-		{name: "terms", label: "Terms", proto: "terms", kind: kindChoice},
-		{name: "credlimit", label: "Credlimit", proto: "credit_limit", kind: kindAmount},
-		{name: "creditok", label: "Creditok", proto: "credit_status", kind: kindChoice},
-		{name: "resl_no", label: "Resl_no", proto: "reseller_number", kind: kindText},
-		{name: "ar_highbal", label: "Ar_highBal", proto: "ar_high_balance", kind: kindAmount},
-		{name: "acct_date", label: "Acct_date", proto: "account_date", kind: kindEditAcctDate},
-		{name: "status", label: "Status", proto: "status", kind: kindEditStatus},
-		{name: "saledsctid", label: "Saledsctid", proto: "sales_discount_id", kind: kindText},
-		{name: "acctaxable", label: "Acctaxable", alias: "acttaxable", proto: "account_taxable", kind: kindFlag},
-		{name: "inactdt", label: "Inactdt", proto: "inactive_time", kind: kindDate},
-		{name: "inactinit", label: "Inactinit", proto: "inactive_initials", kind: kindText},
-		{name: "modifieddate", label: "modifieddate", proto: "modify_time", kind: kindDate},
-	})
+	addParams  = paramsOf(onAdd)
+	editParams = paramsOf(onEdit)
 )
+
+// paramsOf returns the parameters action takes, from the attributes.
+func paramsOf(action takenBy) []param {
+	var required, others []param
+	for _, a := range attributes {
+		if a.on&action == 0 {
+			continue
+		}
+		p := param{name: strings.ToLower(a.param), label: a.param, proto: a.proto, kind: a.kind, fd: a.fd}
+		// A client echoing the record back is understood: ACTTAXABLE is
+		// Acctaxable (the other keys differ from their parameters in case
+		// only).
+		if alias := strings.ToLower(a.key); alias != p.name {
+			p.alias = alias
+		}
+		if action == onEdit && a.editKind != 0 {
+			p.kind = a.editKind
+		}
+		if action == onAdd && a.on&addRequires != 0 {
+			p.required = true
+			required = append(required, p)
+			continue
+		}
+		others = append(others, p)
+	}
+	return compile(append(required, others...))
+}
 
 // custNumOrNameMax is the longest name a lookup takes.
 var custNumOrNameMax = func() int {
@@ -130,16 +130,11 @@ func labelOf(name string) string {
 	return name
 }
 
-// compile looks up each parameter's field and rules in the Customer
-// descriptor; a name that is not there is a programming error.
+// compile reads each parameter's rules from the proto's buf.validate
+// options; a list field without its list of values is a programming error.
 func compile(list []param) []param {
-	fields := (&customerv1.Customer{}).ProtoReflect().Descriptor().Fields()
 	for i := range list {
 		p := &list[i]
-		p.fd = fields.ByName(p.proto)
-		if p.fd == nil {
-			panic(fmt.Sprintf("manex: abacus.customer.v1.Customer has no field %s", p.proto))
-		}
 		rules, _ := proto.GetExtension(p.fd.Options(), validate.E_Field).(*validate.FieldRules)
 		str := rules.GetString()
 		p.maxLen = int(str.GetMaxLen())
