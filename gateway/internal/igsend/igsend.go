@@ -13,8 +13,8 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/jsonbody"
-	"github.com/abacus-ledger/abacus/gateway/internal/query"
 	"github.com/abacus-ledger/abacus/gateway/internal/pathset"
+	"github.com/abacus-ledger/abacus/gateway/internal/query"
 	"github.com/abacus-ledger/abacus/gateway/internal/upstream"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	ledgerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/ledger/v1"
