@@ -163,7 +163,7 @@ func lockData(data string) (unlock func(), err error) {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another make run is using %s, pid %s; stop it first (Ctrl-C), or give this one another directory (make run DATA=...)",
-				data, strings.TrimSpace(string(raw)))
+				shortPath(data), strings.TrimSpace(string(raw)))
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -171,6 +171,19 @@ func lockData(data string) (unlock func(), err error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return func() { f.Close() }, nil
+}
+
+// shortPath is path relative to the working directory when it lies below
+// it (".data" rather than /home/.../abacus/.data).
+func shortPath(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
 }
 
 // freePortFrom returns the first port from want on that 127.0.0.1 can
