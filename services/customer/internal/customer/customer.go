@@ -1,6 +1,7 @@
-// Package customer is the domain of a tenant's customers: the MANEX Customer
-// Main attributes with their rules, the Exigo numeric id and alphanumeric
-// key, the ten-digit customer number, and the extended records.
+// Package customer is the domain of a tenant's customers: the rules of the
+// MANEX Customer Main attributes, the Exigo numeric id and alphanumeric key,
+// the ten-digit customer number, and the extended records. The records
+// themselves are package record's.
 package customer
 
 import (
