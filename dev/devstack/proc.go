@@ -125,21 +125,6 @@ func (p *Proc) end(sig syscall.Signal, grace time.Duration) {
 	}
 }
 
-// Running reports whether the current run has not exited.
-func (p *Proc) Running() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return false
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return p.cmd.ProcessState == nil
-	}
-}
-
 // WaitReady polls until this very process listens on its address and
 // answers there — gRPC health SERVING for a service, 200 on /healthz for a
 // gateway — and fails at once when it exits. Checking the listener's owner
