@@ -120,20 +120,10 @@ func TestGeneratedNumbersSkipTakenOnes(t *testing.T) {
 // a number.
 func TestConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	f := newCustomerFixture(t)
 	const n = 50
-	got := make([]*customerv1.Customer, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			resp, err := f.srv.CreateCustomer(f.a, &customerv1.CreateCustomerRequest{
-				Customer: &customerv1.Customer{Name: fmt.Sprintf("c%d", i), Status: active},
-			})
-			got[i], errs[i] = resp.GetCustomer(), err
-		})
-	}
-	wg.Wait()
+	got, errs := createConcurrently(t, n, func(i int) *customerv1.Customer {
+		return &customerv1.Customer{Name: fmt.Sprintf("c%d", i), Status: active}
+	})
 	ids, numbers := map[int32]bool{}, map[string]bool{}
 	for i := range n {
 		if errs[i] != nil {
@@ -158,22 +148,14 @@ func TestConcurrentCreates(t *testing.T) {
 // fails, and a given number fails only as ALREADY_EXISTS.
 func TestConcurrentCreatesWithGivenNumbers(t *testing.T) {
 	t.Parallel()
-	f := newCustomerFixture(t)
 	const n = 50
-	got := make([]*customerv1.Customer, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			c := &customerv1.Customer{Name: fmt.Sprintf("c%d", i), Status: active}
-			if i%3 == 0 {
-				c.CustomerNumber = fmt.Sprintf("%010d", i/2+1) // inside the generated range
-			}
-			resp, err := f.srv.CreateCustomer(f.a, &customerv1.CreateCustomerRequest{Customer: c})
-			got[i], errs[i] = resp.GetCustomer(), err
-		})
-	}
-	wg.Wait()
+	got, errs := createConcurrently(t, n, func(i int) *customerv1.Customer {
+		c := &customerv1.Customer{Name: fmt.Sprintf("c%d", i), Status: active}
+		if i%3 == 0 {
+			c.CustomerNumber = fmt.Sprintf("%010d", i/2+1) // inside the generated range
+		}
+		return c
+	})
 	ids, numbers := map[int32]bool{}, map[string]bool{}
 	created := 0
 	for i := range n {
@@ -190,4 +172,22 @@ func TestConcurrentCreatesWithGivenNumbers(t *testing.T) {
 	if len(ids) != created || len(numbers) != created {
 		t.Errorf("%d creates got %d distinct ids and %d distinct numbers", created, len(ids), len(numbers))
 	}
+}
+
+// createConcurrently creates n customers of one tenant at once, nth(i)
+// the i-th, and returns each answer and error by i.
+func createConcurrently(t *testing.T, n int, nth func(i int) *customerv1.Customer) ([]*customerv1.Customer, []error) {
+	t.Helper()
+	f := newCustomerFixture(t)
+	got := make([]*customerv1.Customer, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := f.srv.CreateCustomer(f.a, &customerv1.CreateCustomerRequest{Customer: nth(i)})
+			got[i], errs[i] = resp.GetCustomer(), err
+		})
+	}
+	wg.Wait()
+	return got, errs
 }
