@@ -7,6 +7,12 @@
 // field name in abacus.customer.v1.Customer; its rule tag names the rule the
 // domain applies when a caller sets it (see customer/rules.go), and is
 // absent on the fields only the service sets.
+//
+// A new attribute takes: its field in abacus.customer.v1.Customer, a
+// migration adding its column, its field here, and its two lines in
+// grpcapi/convert.go (a test there fails until they are written). Only an
+// attribute MANEX shows needs a row in the gateway's MANEX table too
+// (gateway/internal/manex/record.go).
 package record
 
 import (
