@@ -74,9 +74,9 @@ func TestReadYourWritesThroughReplicas(t *testing.T) {
 				}
 				gw := gateways[(c+i+1)%2]
 				magento := i%2 == 0
-				for tries := 1; ; tries++ {
+				for retry := newRetry(); ; {
 					first, status := newestHistoryID(t, gw, auth, customer, magento)
-					if status == 503 && tries < maxTries {
+					if status == 503 && retry.again(t) {
 						unavailable.Add(1)
 						continue
 					}
@@ -118,22 +118,40 @@ func TestReadYourWritesThroughReplicas(t *testing.T) {
 	}
 }
 
-// maxTries bounds the retries of an unavailable answer, so that an outage
-// that never heals fails the test instead of stalling it.
-const maxTries = 200
+// retry paces the retries of an unavailable answer — a replica being
+// restarted answers at once, so counting attempts alone would give up
+// within a second — and bounds them, so that an outage that never heals
+// fails the test instead of stalling it. The bound is far above any
+// restart here; it is not a measurement.
+type retry struct{ until time.Time }
+
+func newRetry() retry { return retry{until: time.Now().Add(60 * time.Second)} }
+
+// again waits a moment and reports whether to try again.
+func (r retry) again(t *testing.T) bool {
+	if time.Now().After(r.until) {
+		return false
+	}
+	select {
+	case <-t.Context().Done():
+		return false
+	case <-time.After(20 * time.Millisecond):
+		return true
+	}
+}
 
 // postStoreCredit posts one store-credit update through a gateway's native
 // API, retrying an unavailable answer with the same key, and returns the
 // entry id.
 func postStoreCredit(t *testing.T, gw string, auth map[string]string, customer int32, key string) (string, bool) {
 	body := []byte(`{"currency":"USD","kind":"STORE_CREDIT","action":1,"amount":"5.00","comment":"read your writes"}`)
-	for tries := 1; ; tries++ {
+	for retry := newRetry(); ; {
 		code, raw, err := httpDo(t.Context(), "POST", fmt.Sprintf("%s/v1/customers/%d/entries", gw, customer), withHeader(auth, "Idempotency-Key", key), body)
 		if err != nil {
 			t.Errorf("post: %v", err)
 			return "", false
 		}
-		if code == 503 && tries < maxTries {
+		if code == 503 && retry.again(t) {
 			continue
 		}
 		var v any
