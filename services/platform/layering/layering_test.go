@@ -36,7 +36,13 @@ func TestImportRules(t *testing.T) {
 		{"services/ledger/internal/ledger", []string{"google.golang.org/grpc"}},
 		{"services/history/internal/history", []string{"google.golang.org/grpc"}},
 		{"services/platform/fielderr", []string{"google.golang.org/grpc"}},
+		// The dev tooling serves the developers, never a service.
+		{"services/customer/cmd/customer", []string{module + "dev/devstack", module + "dev/pgserver"}},
+		{"services/ledger/cmd/ledger", []string{module + "dev/devstack", module + "dev/pgserver"}},
+		{"services/history/cmd/history", []string{module + "dev/devstack", module + "dev/pgserver"}},
+		{"services/customer/internal/record", []string{"google.golang.org/grpc", "github.com/jackc/pgx/v5"}},
 		{"gateway/cmd/gateway", []string{
+			module + "dev/devstack", module + "dev/pgserver",
 			module + "services/platform/grpcserver", "buf.build/go/protovalidate", "cel.dev/expr", "github.com/google/cel-go/cel",
 			"net/http/pprof",
 		}},
