@@ -25,11 +25,6 @@ type BalanceKey struct {
 	WebsiteID  int32
 }
 
-func compareKeys(a, b BalanceKey) int {
-	return cmp.Or(cmp.Compare(a.TenantID, b.TenantID), cmp.Compare(a.CustomerID, b.CustomerID),
-		cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.WebsiteID, b.WebsiteID))
-}
-
 // KeyRef names an idempotency key.
 type KeyRef struct {
 	TenantID string
@@ -99,50 +94,10 @@ type Taken struct {
 // An error wrapping ErrCommitUnknown means the outcome is unknown (the
 // connection failed); any other error means nothing was written.
 func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims []GroupClaim) (posted []Posted, taken []Taken, notified bool, err error) {
-	n := len(postings)
-	req, customers, websites := make([]int32, n), make([]int32, n), make([]int32, n)
-	tenants, currencies, kinds, deltas := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	comments, keys := make([]string, n), make([]string, n)
-	actions, scales, notify := make([]int16, n), make([]int16, n), make([]bool, n)
-	bkeys := make([]BalanceKey, n)
-	var streamTenants []string
-	for i, p := range postings {
-		req[i], tenants[i], customers[i], currencies[i], websites[i] = int32(p.Req+1), p.TenantID, p.CustomerID, p.Currency, p.WebsiteID
-		kinds[i], actions[i], deltas[i], scales[i] = p.Kind, int16(p.Action), p.Delta.String(), int16(p.Scale)
-		comments[i], notify[i], keys[i] = p.Comment, p.NotifyCustomer, p.Key
-		bkeys[i] = p.BalanceKey
-		streamTenants = append(streamTenants, p.TenantID)
+	group, err := groupRows(postings, claims)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("post: %w", err)
 	}
-	slices.SortFunc(bkeys, compareKeys)
-	bkeys = slices.Compact(bkeys)
-	slices.Sort(streamTenants) // canonical uuid text sorts as uuid does
-	streamTenants = slices.Compact(streamTenants)
-	m := len(bkeys)
-	kTenants, kCustomers, kCurrencies, kWebsites := make([]string, m), make([]int32, m), make([]string, m), make([]int32, m)
-	for i, k := range bkeys {
-		kTenants[i], kCustomers[i], kCurrencies[i], kWebsites[i] = k.TenantID, k.CustomerID, k.Currency, k.WebsiteID
-	}
-	// A request's postings are postings[first[r]:first[r]+count[r]].
-	first, count := map[int]int{}, map[int]int{}
-	for i, p := range postings {
-		if _, ok := first[p.Req]; !ok {
-			first[p.Req] = i
-		}
-		count[p.Req]++
-	}
-	claims = slices.Clone(claims)
-	tenantOf := func(c GroupClaim) string { return postings[first[c.Req]].TenantID }
-	slices.SortFunc(claims, func(a, b GroupClaim) int {
-		return cmp.Or(cmp.Compare(tenantOf(a), tenantOf(b)), cmp.Compare(a.Key, b.Key))
-	})
-	c := len(claims)
-	cReq, cLo, cHi := make([]int32, c), make([]int32, c), make([]int32, c)
-	cTenants, cKeys, cHashes := make([]string, c), make([]string, c), make([][]byte, c)
-	for i, cl := range claims {
-		cReq[i], cTenants[i], cKeys[i], cHashes[i] = int32(cl.Req+1), tenantOf(cl), cl.Key, cl.RequestHash
-		cLo[i], cHi[i] = int32(first[cl.Req]+1), int32(first[cl.Req]+count[cl.Req]) // SQL counts from 1
-	}
-
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	// Every statement of ledger.post_group reaches its rows through an
@@ -153,24 +108,23 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
 	b.Queue(`SET LOCAL enable_seqscan = off`)
 	b.Queue(`SELECT kind, item, entry_id, stream_seq, balance_id, balance_after, post_time, request_hash, entry_ids
-		FROM ledger.post_group($1::integer[], $2::uuid[], $3::integer[], $4::text[], $5::integer[],
-			$6::text[], $7::smallint[], $8::text[]::numeric[], $9::smallint[], $10::text[], $11::boolean[], $12::text[],
-			$13::uuid[], $14::integer[], $15::text[], $16::integer[],
-			$17::integer[], $18::uuid[], $19::text[], $20::bytea[], $21::integer[], $22::integer[])`,
-		req, tenants, customers, currencies, websites, kinds, actions, deltas, scales, comments, notify, keys,
-		kTenants, kCustomers, kCurrencies, kWebsites, cReq, cTenants, cKeys, cHashes, cLo, cHi)
+		FROM ledger.post_group($1::ledger.group_posting[], $2::ledger.balance_key[], $3::ledger.key_claim[])`,
+		group.postings, group.balances, group.claims)
 	b.Queue(`COMMIT`)
 	// The payload is "tenant:position": the counter as committed, so
 	// readers that have already read that far need not read again.
 	b.Queue(`SELECT set_config('synchronous_commit', 'off', true),
 			pg_notify('`+NotifyChannel+`', s.tenant_id::text || ':' || s.last_seq)
-		FROM ledger.streams s WHERE s.tenant_id = ANY($1::uuid[])`, streamTenants)
+		FROM ledger.streams s WHERE s.tenant_id = ANY($1::uuid[])`, group.tenants)
 
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("post: %w", err)
 	}
 	defer conn.Release() // a connection left inside a transaction is closed, never reused
+	if err := loadRowTypes(ctx, conn.Conn()); err != nil {
+		return nil, nil, false, fmt.Errorf("post: %w", err)
+	}
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	// Until COMMIT's answer, a server's refusal means the transaction is
@@ -207,7 +161,7 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 			return nil
 		}
 		pos := int(item) - 1
-		if pos < 0 || pos >= n || entryID == nil || streamSeq == nil || balanceID == nil || !after.Valid || at == nil {
+		if pos < 0 || pos >= len(postings) || entryID == nil || streamSeq == nil || balanceID == nil || !after.Valid || at == nil {
 			return fmt.Errorf("a malformed entry row (posting %d)", item)
 		}
 		posted = append(posted, Posted{Pos: pos, EntryID: *entryID, StreamSeq: *streamSeq,
