@@ -6,37 +6,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/shopspring/decimal"
 
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 )
-
-// The migrations go down to nothing and up again cleanly.
-func TestMigrationsDownAndUp(t *testing.T) {
-	t.Parallel()
-	pool := pgtest.MigratedPool(t, "ledger", migrations.FS)
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithTableName("ledger.goose_db_version"), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	if _, err := p.DownTo(ctx, 0); err != nil {
-		t.Fatalf("down: %v", err)
-	}
-	var tables int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'ledger' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
-		t.Fatalf("after down: %d tables (%v)", tables, err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatalf("up again: %v", err)
-	}
-}
 
 // Entries are immutable in the database itself, whatever the code does.
 func TestEntriesAreImmutable(t *testing.T) {
