@@ -19,14 +19,14 @@ import (
 const modulePrefix = "github.com/abacus-ledger/abacus/"
 
 // appImport is what the services' mains share; a binary that calls its
-// Command has the serve and migrate subcommands and reads app.Common on top
+// Setup (or Command) has the serve and migrate subcommands and reads app.Common on top
 // of its own settings.
 const appImport = modulePrefix + "services/platform/app"
 
 // binary is what one binary reads from its environment, found by parsing its
 // Go source: the env tags of every config struct its main package names
 // (walked into nested structs, as services/platform/config does), plus
-// app.Common when main calls app.Command.
+// app.Common when main calls app.Setup or app.Command.
 type binary struct {
 	name    string
 	env     map[string]envField // by variable name
@@ -266,7 +266,7 @@ func (s *sourceIndex) binary(name, pkgDir string) (*binary, error) {
 					roots = append(roots, d)
 				}
 			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Command" {
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && (sel.Sel.Name == "Setup" || sel.Sel.Name == "Command") {
 					if x, ok := sel.X.(*ast.Ident); ok && modulePrefix+ims[x.Name] == appImport {
 						b.usesApp = true
 					}

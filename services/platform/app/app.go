@@ -1,19 +1,23 @@
 // Package app is what the services' mains share, as plain functions each
-// main calls in its own order: the configuration every service reads, the
-// subcommand a binary was asked to run, and opening the database with its
-// migrations.
+// main calls at the top of its straight line: the configuration every
+// service reads, the subcommand a binary was asked to run, the logger, and
+// the database with its migrations.
 package app
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"io/fs"
 	"log/slog"
+	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 )
 
@@ -63,20 +67,56 @@ func Command(args []string, extra ...string) (cmd string, configArgs, commandArg
 	return cmd, nil, args
 }
 
-// OpenDatabase connects to the service's database and applies its
-// migrations when migrate is true.
-func OpenDatabase(ctx context.Context, log *slog.Logger, c Common, name, schema string, migrations fs.FS, migrate bool) (*pgxpool.Pool, error) {
-	pool, err := database.Open(ctx, c.DB, "abacus-"+name)
+// Process is a service binary set up: the subcommand it runs, its logger
+// and its database.
+type Process struct {
+	Command     string   // Serve, Migrate or an extra subcommand
+	CommandArgs []string // an extra subcommand's own arguments
+	Log         *slog.Logger
+	Pool        *pgxpool.Pool // the caller closes it
+}
+
+// Setup is the start every service's main shares, in this order: it
+// splits the subcommand off args, loads cfg (the service's settings, which
+// embed the Common that common points to), makes the logger (to stderr for
+// an extra subcommand, whose output is stdout), logs the settings when
+// serving, opens the database, and applies the migrations for migrate, for
+// an extra subcommand, and for serve unless MigrateOnStart is off. The
+// schema is named after the service. It returns nil and no error when the
+// arguments asked for help.
+func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cfg any, common *Common, extra ...string) (*Process, error) {
+	cmd, configArgs, commandArgs := Command(args, extra...)
+	if err := config.Load(name, configArgs, cfg); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := os.Stdout
+	if cmd != Serve && cmd != Migrate {
+		out = os.Stderr
+	}
+	log, err := logging.New(out, name, common.LogLevel)
 	if err != nil {
 		return nil, err
 	}
-	if migrate {
-		if err := database.Migrate(ctx, pool, schema, migrations, log); err != nil {
+	if cmd == Serve {
+		log.Info("starting", "config", config.String(cfg))
+	}
+	pool, err := database.Open(ctx, common.DB, "abacus-"+name)
+	if err != nil {
+		return nil, err
+	}
+	if cmd != Serve || common.MigrateOnStart {
+		if err := database.Migrate(ctx, pool, name, migrations, log); err != nil {
 			pool.Close()
 			return nil, err
 		}
+		if cmd == Migrate {
+			log.Info("migrations applied", "schema", name)
+		}
 	}
-	return pool, nil
+	return &Process{Command: cmd, CommandArgs: commandArgs, Log: log, Pool: pool}, nil
 }
 
 // RequireServiceToken refuses to serve without the token internal callers

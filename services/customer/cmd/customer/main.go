@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,10 +23,8 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
 	"github.com/abacus-ledger/abacus/services/platform/app"
-	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
-	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -53,41 +49,22 @@ type settings struct {
 const adminCommand = "admin"
 
 func run(ctx context.Context, args []string) error {
-	// Setup: configuration, logger, database and its migrations. The admin
+	// Setup: settings, logger, database and its migrations. The admin
 	// command keeps stdout for its own output.
-	cmd, args, adminArgs := app.Command(args, adminCommand)
 	var cfg settings
-	if err := config.Load("customer", args, &cfg); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	p, err := app.Setup(ctx, "customer", migrations.FS, args, &cfg, &cfg.Common, adminCommand)
+	if p == nil || err != nil {
 		return err
 	}
-	logOut := os.Stdout
-	if cmd == adminCommand {
-		logOut = os.Stderr
-	}
-	log, err := logging.New(logOut, "customer", cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	if cmd == app.Serve {
-		log.Info("starting", "config", config.String(&cfg))
-	}
-	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "customer", "customer", migrations.FS,
-		cmd != app.Serve || cfg.MigrateOnStart)
-	if err != nil {
-		return err
-	}
+	log, pool := p.Log, p.Pool
 	defer pool.Close()
 	st := store.New(pool)
 	tenants := tenant.NewService(st)
-	switch cmd {
+	switch p.Command {
 	case app.Migrate:
-		log.Info("migrations applied", "schema", "customer")
 		return nil
 	case adminCommand:
-		return runAdmin(ctx, tenants, os.Stdout, adminArgs)
+		return runAdmin(ctx, tenants, os.Stdout, p.CommandArgs)
 	}
 	if err := app.RequireServiceToken(cfg.Common); err != nil {
 		return err

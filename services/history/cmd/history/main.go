@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,10 +27,8 @@ import (
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
-	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
-	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
@@ -68,29 +64,15 @@ const customerCacheTTL = 10 * time.Minute
 const customerCacheSize = 100_000
 
 func run(ctx context.Context, args []string) error {
-	// Setup: configuration, logger, database and its migrations.
-	cmd, args, _ := app.Command(args)
+	// Setup: settings, logger, database and its migrations.
 	var cfg settings
-	if err := config.Load("history", args, &cfg); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	p, err := app.Setup(ctx, "history", migrations.FS, args, &cfg, &cfg.Common)
+	if p == nil || err != nil {
 		return err
 	}
-	log, err := logging.New(os.Stdout, "history", cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	if cmd == app.Serve {
-		log.Info("starting", "config", config.String(&cfg))
-	}
-	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "history", "history", migrations.FS, cmd == app.Migrate || cfg.MigrateOnStart)
-	if err != nil {
-		return err
-	}
+	log, pool := p.Log, p.Pool
 	defer pool.Close()
-	if cmd == app.Migrate {
-		log.Info("migrations applied", "schema", "history")
+	if p.Command == app.Migrate {
 		return nil
 	}
 	if err := app.RequireServiceToken(cfg.Common); err != nil {

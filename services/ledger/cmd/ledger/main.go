@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,10 +24,8 @@ import (
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
-	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
-	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
@@ -61,29 +57,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	// Setup: configuration, logger, database and its migrations.
-	cmd, args, _ := app.Command(args)
+	// Setup: settings, logger, database and its migrations.
 	var cfg settings
-	if err := config.Load("ledger", args, &cfg); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	p, err := app.Setup(ctx, "ledger", migrations.FS, args, &cfg, &cfg.Common)
+	if p == nil || err != nil {
 		return err
 	}
-	log, err := logging.New(os.Stdout, "ledger", cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	if cmd == app.Serve {
-		log.Info("starting", "config", config.String(&cfg))
-	}
-	pool, err := app.OpenDatabase(ctx, log, cfg.Common, "ledger", "ledger", migrations.FS, cmd == app.Migrate || cfg.MigrateOnStart)
-	if err != nil {
-		return err
-	}
+	log, pool := p.Log, p.Pool
 	defer pool.Close()
-	if cmd == app.Migrate {
-		log.Info("migrations applied", "schema", "ledger")
+	if p.Command == app.Migrate {
 		return nil
 	}
 	if err := app.RequireServiceToken(cfg.Common); err != nil {
