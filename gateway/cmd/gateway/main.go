@@ -34,6 +34,7 @@ type settings struct {
 	AuthFailureBurst  int           `env:"ABACUS_AUTH_FAILURE_BURST" flag:"auth-failure-burst" default:"10" help:"failed authentications allowed per client IP before it is refused"`
 	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
 	TrustedProxies    string        `env:"ABACUS_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs of proxies (an ingress) whose X-Forwarded-For names the client"`
+	PublicURL         string        `env:"ABACUS_PUBLIC_URL" flag:"public-url" help:"the gateway's external URL (scheme://host[:port]) that SOAP WSDLs give as the endpoint; empty: the request's host"`
 	Client            rpcclient.Config
 }
 
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string) error {
 		AuthFailureBurst:  cfg.AuthFailureBurst,
 		AuthFailureRefill: cfg.AuthFailureRefill,
 		TrustedProxies:    trusted,
+		PublicURL:         cfg.PublicURL,
 		Logger:            log,
 	})
 }

@@ -83,35 +83,42 @@ func (h *Handler) balances(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "The query string is malformed.")
 		return
 	}
-	ref, err := refFromQuery(q)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	rows, f := h.customerBalances(r.Context(), q)
+	if f != nil {
+		h.failWith(w, r, f)
 		return
 	}
-	ctx := r.Context()
+	h.writeJSON(w, r, http.StatusOK, balancesAnswer{CustomerBalances: rows, Result: newResult()})
+}
+
+// customerBalances is the GetCustomerBalances operation of both forms: it
+// validates customerID / customerKey, resolves the customer and reads its
+// balances.
+func (h *Handler) customerBalances(ctx context.Context, q url.Values) ([]customerBalance, *failure) {
+	ref, err := refFromQuery(q)
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, err.Error())
+	}
 	id, err := h.resolve(ctx, ref)
 	if err != nil {
-		h.serviceError(w, r, ref, err)
-		return
+		return nil, h.serviceFailure(ctx, ref, err)
 	}
 	resp, err := h.clients.Ledger.GetBalances(ctx, &ledgerv1.GetBalancesRequest{CustomerId: id})
 	if err != nil {
-		h.serviceError(w, r, ref, err)
-		return
+		return nil, h.serviceFailure(ctx, ref, err)
 	}
 	rows := make([]customerBalance, 0, len(resp.GetCurrencyBalances()))
 	for _, cb := range resp.GetCurrencyBalances() {
 		n, err := exactNumber(cb.GetBalance(), cb.GetScale())
 		if err != nil {
 			h.log.ErrorContext(ctx, "ledger returned a bad balance", "currency", cb.GetCurrency(), "error", err)
-			h.fail(w, r, http.StatusInternalServerError, msgInternal)
-			return
+			return nil, fail(http.StatusInternalServerError, msgInternal)
 		}
 		rows = append(rows, customerBalance{
 			CurrencyCode: cb.GetCurrency(), CurrencyDescription: cb.GetDescription(), Balance: n,
 		})
 	}
-	h.writeJSON(w, r, http.StatusOK, balancesAnswer{CustomerBalances: rows, Result: newResult()})
+	return rows, nil
 }
 
 // exactNumber writes a decimal string as a JSON number with the currency's

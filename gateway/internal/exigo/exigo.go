@@ -4,6 +4,7 @@
 package exigo
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,11 +34,15 @@ type Handler struct {
 	clients Clients
 	guard   *auth.Guard
 	log     *slog.Logger
+	// publicURL is the gateway's external URL, the WSDL's address; empty
+	// means the request's host.
+	publicURL string
 }
 
-// New returns the Exigo dialect.
-func New(c Clients, guard *auth.Guard, log *slog.Logger) *Handler {
-	return &Handler{clients: c, guard: guard, log: log}
+// New returns the Exigo dialect; publicURL is the gateway's external URL
+// (see Handler.publicURL).
+func New(c Clients, guard *auth.Guard, log *slog.Logger, publicURL string) *Handler {
+	return &Handler{clients: c, guard: guard, log: log, publicURL: publicURL}
 }
 
 const (
@@ -45,9 +50,12 @@ const (
 	extendedPath = "/3.0/customers/extended"
 )
 
-// Paths are the dialect's: everything under /3.0/, in any case, as
-// Exigo's (IIS) servers match paths.
-func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{"/3.0/"}, AnyCase: true} }
+// Paths are the dialect's: everything under /3.0/, the SOAP endpoint
+// ExigoApi.asmx among them, in any case, as Exigo's (IIS) servers match
+// paths.
+func (*Handler) Paths() pathset.Set {
+	return pathset.Set{Exact: []string{soapPath}, Prefixes: []string{"/3.0/"}, AnyCase: true}
+}
 
 // route is one Exigo method; the paths are matched case-insensitively, as
 // Exigo's (IIS) servers do.
@@ -63,7 +71,12 @@ var routes = map[string]route{
 
 // ServeHTTP routes, authenticates, then runs the method.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, ok := routes[strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))]
+	path := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
+	if path == soapPath {
+		h.serveSOAP(w, r)
+		return
+	}
+	rt, ok := routes[path]
 	if !ok {
 		h.WriteError(w, r, http.StatusNotFound, "No resource matches the request URI.")
 		return
@@ -75,7 +88,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, fail := h.guard.Authenticate(w, r, credential)
 	if fail != nil {
-		h.fail(w, r, fail.HTTPStatus(), authMessages.For(*fail))
+		h.failWith(w, r, authFailure(*fail))
 		return
 	}
 	rt.serve(h, w, r.WithContext(ctx))
@@ -107,29 +120,46 @@ var authMessages = auth.Messages{
 	TooManyAttempts:    "Too many failed login attempts. Try again later.",
 }
 
-// serviceError answers for a failed call of either method, in Exigo's
-// words. A customer the tenant does not have is 404, whoever else may have
-// it; Abacus-side failures never show their cause (upstream logs it).
-func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, ref customerRef, err error) {
-	e := upstream.Sort(r.Context(), h.log, err)
+// failure is a failed call in Exigo's words: the HTTP status the REST form
+// answers with and the messages of the result's errors. The SOAP form turns
+// the same failure into a Fault (soap:Client below 500, else soap:Server).
+type failure struct {
+	status   int
+	messages []string
+}
+
+func fail(status int, messages ...string) *failure {
+	return &failure{status: status, messages: messages}
+}
+
+// serviceFailure sorts a failed service call of either method. A customer
+// the tenant does not have is 404, whoever else may have it; Abacus-side
+// failures never show their cause (upstream logs it).
+func (h *Handler) serviceFailure(ctx context.Context, ref customerRef, err error) *failure {
+	e := upstream.Sort(ctx, h.log, err)
 	switch e.Kind {
 	case upstream.NotFound:
 		msg := fmt.Sprintf("No customer has %s %d.", propCustomerID, ref.id)
 		if ref.key != "" {
 			msg = fmt.Sprintf("No customer has %s %s.", propCustomerKey, strconv.Quote(ref.key))
 		}
-		h.fail(w, r, http.StatusNotFound, msg)
+		return fail(http.StatusNotFound, msg)
 	case upstream.Invalid:
-		h.fail(w, r, http.StatusBadRequest, invalidReason(e))
+		return fail(http.StatusBadRequest, invalidReason(e))
 	case upstream.Conflict, upstream.FailedPrecondition, upstream.Aborted:
-		h.fail(w, r, e.Kind.HTTPStatus(), e.Message())
+		return fail(e.Kind.HTTPStatus(), e.Message())
 	case upstream.Unimplemented:
-		h.fail(w, r, http.StatusNotImplemented, msgNotImplemented)
+		return fail(http.StatusNotImplemented, msgNotImplemented)
 	case upstream.Unavailable:
-		h.fail(w, r, http.StatusServiceUnavailable, msgUnavailable)
+		return fail(http.StatusServiceUnavailable, msgUnavailable)
 	default:
-		h.fail(w, r, http.StatusInternalServerError, msgInternal)
+		return fail(http.StatusInternalServerError, msgInternal)
 	}
+}
+
+// authFailure is a refused authentication in Exigo's words.
+func authFailure(f auth.Failure) *failure {
+	return fail(f.HTTPStatus(), authMessages.For(f))
 }
 
 // clientError is a message meant for the client, shown as is in the
@@ -178,8 +208,13 @@ type customerBalance struct {
 	Balance             json.Number `json:"balance"`
 }
 
-// WriteError answers with a Failure result and the given HTTP status.
+// WriteError answers with a Failure result and the given HTTP status; on
+// the SOAP endpoint (an oversized body, a recovered panic) with a Fault.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, message string) {
+	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), soapPath) {
+		soapFault(w, fail(httpStatus, message))
+		return
+	}
 	h.fail(w, r, httpStatus, message)
 }
 
@@ -192,6 +227,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, httpStatus int, m
 		return
 	}
 	h.writeJSON(w, r, httpStatus, resultOnly{Result: result})
+}
+
+// failWith answers the REST form of a failure.
+func (h *Handler) failWith(w http.ResponseWriter, r *http.Request, f *failure) {
+	h.fail(w, r, f.status, f.messages...)
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus int, v any) {

@@ -1,6 +1,7 @@
 package exigo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -91,16 +92,24 @@ func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, msgBadBody)
 		return
 	}
-	x, problems := parseExtended(members)
-	if len(problems) > 0 {
-		h.fail(w, r, http.StatusBadRequest, problems...)
+	if f := h.applyExtended(r.Context(), members); f != nil {
+		h.failWith(w, r, f)
 		return
 	}
-	ctx := r.Context()
+	h.writeJSON(w, r, http.StatusOK, resultOnly{Result: newResult()})
+}
+
+// applyExtended is the UpdateCustomerExtended operation of both forms: the
+// members are the request's properties (the SOAP form hands its elements
+// over as members too), validated, resolved and written here.
+func (h *Handler) applyExtended(ctx context.Context, members []jsonbody.Member) *failure {
+	x, problems := parseExtended(members)
+	if len(problems) > 0 {
+		return fail(http.StatusBadRequest, problems...)
+	}
 	id, err := h.resolve(ctx, x.ref)
 	if err != nil {
-		h.serviceError(w, r, x.ref, err)
-		return
+		return h.serviceFailure(ctx, x.ref, err)
 	}
 	x.req.CustomerId = id
 	if x.sent == 0 {
@@ -111,10 +120,9 @@ func (h *Handler) updateExtended(w http.ResponseWriter, r *http.Request) {
 		_, err = h.clients.Customer.UpdateCustomerExtended(ctx, x.req)
 	}
 	if err != nil {
-		h.serviceError(w, r, x.ref, err)
-		return
+		return h.serviceFailure(ctx, x.ref, err)
 	}
-	h.writeJSON(w, r, http.StatusOK, resultOnly{Result: newResult()})
+	return nil
 }
 
 // parseExtended reads the members of the body; names are case-insensitive.

@@ -49,6 +49,9 @@ type HandlerConfig struct {
 	// TrustedProxies are the proxies (an ingress) whose X-Forwarded-For
 	// names the client the failure limiter counts.
 	TrustedProxies []netip.Prefix
+	// PublicURL is the gateway's external URL (scheme://host[:port]), the
+	// address the SOAP WSDLs give; empty means the request's host.
+	PublicURL string
 }
 
 // DefaultMaxBodyBytes is the request body limit.
@@ -136,7 +139,7 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 		native:  nat,
 		dialects: []namedDialect{
 			{"native", nat},
-			{"exigo", exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log)},
+			{"exigo", exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log, cfg.PublicURL)},
 			{"igsend", igsend.New(ledger, guard, log)},
 			{"magento", magento.New(history, guard, log)},
 			{"manex", manex.New(customers, guard, log)},

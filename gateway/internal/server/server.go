@@ -42,7 +42,9 @@ type Options struct {
 	AuthFailureRefill time.Duration
 	// TrustedProxies: see HandlerConfig.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// PublicURL: see HandlerConfig.
+	PublicURL string
+	Logger    *slog.Logger
 	// Started, when set, is called with the bound API address once the
 	// gateway accepts connections.
 	Started func(addr net.Addr)
@@ -86,6 +88,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		AuthFailureBurst:  opts.AuthFailureBurst,
 		AuthFailureRefill: opts.AuthFailureRefill,
 		TrustedProxies:    opts.TrustedProxies,
+		PublicURL:         opts.PublicURL,
 		Metrics:           reg,
 	})
 	if err != nil {
