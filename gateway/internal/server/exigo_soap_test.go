@@ -3,8 +3,10 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -189,6 +191,69 @@ func TestExigoWSDL(t *testing.T) {
 		}
 		if strings.Contains(body, "schemaLocation") || strings.Contains(body, "import") {
 			t.Errorf("%s: WSDL imports something; it must load offline", target)
+		}
+	}
+}
+
+// Behind an ingress the WSDL gives ABACUS_PUBLIC_URL, not the request's host.
+func TestExigoWSDLPublicURL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{publicURL: "https://api.example.org/"})
+	w := e.serve(http.MethodGet, "/3.0/ExigoApi.asmx?wsdl", nil, nil)
+	if want := `<soap:address location="https://api.example.org/3.0/ExigoApi.asmx"/>`; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("WSDL lacks %s", want)
+	}
+}
+
+// A client that sends Expect: 100-continue (Mono does) gets its answer over
+// a real connection.
+func TestExigoSOAPExpectContinue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	srv := httptest.NewServer(e.handler)
+	t.Cleanup(srv.Close)
+	body := soapEnvelope(soapAuth, `<GetCustomerBalancesRequest xmlns="http://api.exigo.com/"><CustomerID>7</CustomerID></GetCustomerBalancesRequest>`)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/3.0/ExigoApi.asmx", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	env, err := soapxml.Parse(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || env.Body.Local != "GetCustomerBalancesResult" {
+		t.Fatalf("status %d, envelope %v, err %v", resp.StatusCode, env, err)
+	}
+}
+
+// What is not an envelope POST is still answered with a Fault: an oversized
+// body, GET without ?WSDL, another method.
+func TestExigoSOAPEdges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct {
+		method, target, body string
+		wantCode, wantText   string
+	}{
+		{http.MethodPost, "/3.0/ExigoApi.asmx", strings.Repeat("x", DefaultMaxBodyBytes+1), "soap:Client", "larger than"},
+		{http.MethodGet, "/3.0/ExigoApi.asmx", "", "soap:Client", "WSDL"},
+		{http.MethodPut, "/3.0/ExigoApi.asmx", "", "soap:Client", "PUT"},
+	} {
+		w := e.serve(tc.method, tc.target, nil, strings.NewReader(tc.body))
+		env, err := soapxml.Parse(w.Body)
+		if err != nil || w.Code != http.StatusInternalServerError {
+			t.Fatalf("%s %s: status %d, err %v", tc.method, tc.target, w.Code, err)
+		}
+		if code := env.Body.Child("", "faultcode").Text; code != tc.wantCode {
+			t.Errorf("%s: faultcode %q", tc.method, code)
+		}
+		if s := env.Body.Child("", "faultstring").Text; !strings.Contains(s, tc.wantText) {
+			t.Errorf("%s: faultstring %q lacks %q", tc.method, s, tc.wantText)
 		}
 	}
 }

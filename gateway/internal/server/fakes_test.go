@@ -215,8 +215,9 @@ type env struct {
 }
 
 type envOptions struct {
-	burst int
-	now   func() time.Time
+	burst     int
+	now       func() time.Time
+	publicURL string
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -243,6 +244,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		AuthFailureBurst:  o.burst,
 		AuthFailureRefill: 6 * time.Second,
 		Now:               o.now,
+		PublicURL:         o.publicURL,
 	})
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
