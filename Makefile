@@ -137,18 +137,19 @@ bench: build
 chaos: build
 	$(BIN)/abacusdev chaos --bin $(BIN) $(CHAOS_FLAGS)
 
-# The SOAP e2e tests drive a real client, PHP's SoapClient (php-cli,
-# php-soap): installed with apt-get when missing and running as root; else
-# those tests skip, saying so loudly.
-SOAP_CLIENT_PKGS := php-cli php-soap
+# The SOAP e2e tests drive real clients, PHP's SoapClient (php-cli,
+# php-soap) and zeep (python3-zeep): installed with apt-get when missing and
+# running as root; else those tests skip, saying so loudly.
+SOAP_CLIENT_PKGS := php-cli php-soap python3-zeep
 .PHONY: soap-clients
 soap-clients:
-	@php -m 2>/dev/null | grep -qx soap || { \
+	@{ php -m 2>/dev/null | grep -qx soap && /usr/bin/python3 -c 'import zeep' 2>/dev/null; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -q --no-install-recommends $(SOAP_CLIENT_PKGS) || \
-	      { apt-get update -q && apt-get install -y -q --no-install-recommends $(SOAP_CLIENT_PKGS); }; \
-	  else echo "make test: PHP SoapClient is missing and cannot be installed here (not root); the SOAP e2e tests will skip" >&2; fi; }
+	      { apt-get update -q && apt-get install -y -q --no-install-recommends $(SOAP_CLIENT_PKGS); } || \
+	      echo "make test: installing $(SOAP_CLIENT_PKGS) failed; the SOAP e2e tests will skip" >&2; \
+	  else echo "make test: a SOAP client (PHP SoapClient, zeep) is missing and cannot be installed here (not root); the SOAP e2e tests will skip" >&2; fi; }
 
 .PHONY: test
 test: build $(KUSTOMIZE) soap-clients
