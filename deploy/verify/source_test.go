@@ -31,9 +31,6 @@ type binary struct {
 	name    string
 	env     map[string]envField // by variable name
 	usesApp bool
-	// specDefaults are Default* string fields of a composite literal in
-	// main, for addresses a binary defaults in code rather than in a tag.
-	specDefaults map[string]string
 }
 
 type envField struct {
@@ -41,13 +38,12 @@ type envField struct {
 	secret    bool
 }
 
-// Listen roles: the variable holding each listen address, the container port
-// name the manifests give it, and the composite-literal field that defaults
-// it in code, if any.
-var listenRoles = []struct{ role, env, specDefault string }{
-	{"grpc", "ABACUS_GRPC_ADDR", "DefaultGRPCAddr"},
-	{"http", "ABACUS_HTTP_ADDR", ""},
-	{"admin", "ABACUS_ADMIN_ADDR", "DefaultAdminAddr"},
+// Listen roles: the container port name the manifests give each listen
+// address, and the variable holding it (its default is the config tag's).
+var listenRoles = []struct{ role, env string }{
+	{"grpc", "ABACUS_GRPC_ADDR"},
+	{"http", "ABACUS_HTTP_ADDR"},
+	{"admin", "ABACUS_ADMIN_ADDR"},
 }
 
 // listenAddr is the address the binary listens on for role, given the
@@ -67,9 +63,6 @@ func (b *binary) listenAddr(role string, env map[string]string) (string, bool) {
 		}
 		if f.def != "" {
 			return f.def, true
-		}
-		if d := b.specDefaults[r.specDefault]; d != "" && b.usesApp {
-			return d, true
 		}
 		return "", false
 	}
@@ -246,7 +239,7 @@ func (s *sourceIndex) binary(name, pkgDir string) (*binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("binary %s: %w", name, err)
 	}
-	b := &binary{name: name, env: map[string]envField{}, specDefaults: map[string]string{}}
+	b := &binary{name: name, env: map[string]envField{}}
 	seen := map[ast.Expr]bool{}
 	var roots []typeDecl
 	for _, f := range p.files {
@@ -270,12 +263,6 @@ func (s *sourceIndex) binary(name, pkgDir string) (*binary, error) {
 					if x, ok := sel.X.(*ast.Ident); ok && modulePrefix+ims[x.Name] == appImport {
 						b.usesApp = true
 					}
-				}
-			case *ast.KeyValueExpr:
-				k, ok1 := n.Key.(*ast.Ident)
-				v, ok2 := n.Value.(*ast.BasicLit)
-				if ok1 && ok2 && v.Kind == token.STRING && strings.HasPrefix(k.Name, "Default") {
-					b.specDefaults[k.Name], _ = strconv.Unquote(v.Value)
 				}
 			}
 			return true
