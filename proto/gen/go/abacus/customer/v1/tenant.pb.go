@@ -866,6 +866,7 @@ type AuthenticateRequest struct {
 	//	*AuthenticateRequest_Manex
 	//	*AuthenticateRequest_Magento
 	//	*AuthenticateRequest_Basic
+	//	*AuthenticateRequest_MagentoSession
 	Credential    isAuthenticateRequest_Credential `protobuf_oneof:"credential"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -953,6 +954,15 @@ func (x *AuthenticateRequest) GetBasic() *BasicCredential {
 	return nil
 }
 
+func (x *AuthenticateRequest) GetMagentoSession() *MagentoSession {
+	if x != nil {
+		if x, ok := x.Credential.(*AuthenticateRequest_MagentoSession); ok {
+			return x.MagentoSession
+		}
+	}
+	return nil
+}
+
 type isAuthenticateRequest_Credential interface {
 	isAuthenticateRequest_Credential()
 }
@@ -978,6 +988,15 @@ type AuthenticateRequest_Basic struct {
 	Basic *BasicCredential `protobuf:"bytes,5,opt,name=basic,proto3,oneof"`
 }
 
+type AuthenticateRequest_MagentoSession struct {
+	// A Magento SOAP session from StartMagentoSession. It authenticates
+	// while it has been used within the session idle time
+	// (ABACUS_MAGENTO_SESSION_TTL of the customer service), has not been
+	// ended, and its credential is not revoked; each use restarts the idle
+	// time. Otherwise UNAUTHENTICATED.
+	MagentoSession *MagentoSession `protobuf:"bytes,6,opt,name=magento_session,json=magentoSession,proto3,oneof"`
+}
+
 func (*AuthenticateRequest_Exigo) isAuthenticateRequest_Credential() {}
 
 func (*AuthenticateRequest_Igsend) isAuthenticateRequest_Credential() {}
@@ -987,6 +1006,8 @@ func (*AuthenticateRequest_Manex) isAuthenticateRequest_Credential() {}
 func (*AuthenticateRequest_Magento) isAuthenticateRequest_Credential() {}
 
 func (*AuthenticateRequest_Basic) isAuthenticateRequest_Credential() {}
+
+func (*AuthenticateRequest_MagentoSession) isAuthenticateRequest_Credential() {}
 
 type ExigoCredential struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1196,6 +1217,51 @@ func (x *MagentoCredential) GetApiKey() string {
 	return ""
 }
 
+type MagentoSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32 lowercase hexadecimal characters.
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MagentoSession) Reset() {
+	*x = MagentoSession{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MagentoSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MagentoSession) ProtoMessage() {}
+
+func (x *MagentoSession) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MagentoSession.ProtoReflect.Descriptor instead.
+func (*MagentoSession) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MagentoSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
 type BasicCredential struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
@@ -1206,7 +1272,7 @@ type BasicCredential struct {
 
 func (x *BasicCredential) Reset() {
 	*x = BasicCredential{}
-	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[19]
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1284,7 @@ func (x *BasicCredential) String() string {
 func (*BasicCredential) ProtoMessage() {}
 
 func (x *BasicCredential) ProtoReflect() protoreflect.Message {
-	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[19]
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1297,7 @@ func (x *BasicCredential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BasicCredential.ProtoReflect.Descriptor instead.
 func (*BasicCredential) Descriptor() ([]byte, []int) {
-	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{19}
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BasicCredential) GetUsername() string {
@@ -1259,7 +1325,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[20]
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1337,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[20]
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1350,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{20}
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuthenticateResponse) GetTenantId() string {
@@ -1306,6 +1372,191 @@ func (x *AuthenticateResponse) GetKind() CredentialKind {
 		return x.Kind
 	}
 	return CredentialKind_CREDENTIAL_KIND_UNSPECIFIED
+}
+
+type StartMagentoSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credential    *MagentoCredential     `protobuf:"bytes,1,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMagentoSessionRequest) Reset() {
+	*x = StartMagentoSessionRequest{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMagentoSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMagentoSessionRequest) ProtoMessage() {}
+
+func (x *StartMagentoSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMagentoSessionRequest.ProtoReflect.Descriptor instead.
+func (*StartMagentoSessionRequest) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *StartMagentoSessionRequest) GetCredential() *MagentoCredential {
+	if x != nil {
+		return x.Credential
+	}
+	return nil
+}
+
+type StartMagentoSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session id: 32 lowercase hexadecimal characters (128 random bits).
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	TenantId      string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CredentialId  string `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMagentoSessionResponse) Reset() {
+	*x = StartMagentoSessionResponse{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMagentoSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMagentoSessionResponse) ProtoMessage() {}
+
+func (x *StartMagentoSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMagentoSessionResponse.ProtoReflect.Descriptor instead.
+func (*StartMagentoSessionResponse) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *StartMagentoSessionResponse) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *StartMagentoSessionResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *StartMagentoSessionResponse) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+type EndMagentoSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndMagentoSessionRequest) Reset() {
+	*x = EndMagentoSessionRequest{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndMagentoSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndMagentoSessionRequest) ProtoMessage() {}
+
+func (x *EndMagentoSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndMagentoSessionRequest.ProtoReflect.Descriptor instead.
+func (*EndMagentoSessionRequest) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EndMagentoSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+type EndMagentoSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndMagentoSessionResponse) Reset() {
+	*x = EndMagentoSessionResponse{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndMagentoSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndMagentoSessionResponse) ProtoMessage() {}
+
+func (x *EndMagentoSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndMagentoSessionResponse.ProtoReflect.Descriptor instead.
+func (*EndMagentoSessionResponse) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{25}
 }
 
 var File_abacus_customer_v1_tenant_proto protoreflect.FileDescriptor
@@ -1373,13 +1624,14 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\x18RevokeCredentialResponse\x12>\n" +
 	"\n" +
 	"credential\x18\x01 \x01(\v2\x1e.abacus.customer.v1.CredentialR\n" +
-	"credential\"\xe4\x02\n" +
+	"credential\"\xb3\x03\n" +
 	"\x13AuthenticateRequest\x12;\n" +
 	"\x05exigo\x18\x01 \x01(\v2#.abacus.customer.v1.ExigoCredentialH\x00R\x05exigo\x12>\n" +
 	"\x06igsend\x18\x02 \x01(\v2$.abacus.customer.v1.IgsendCredentialH\x00R\x06igsend\x12;\n" +
 	"\x05manex\x18\x03 \x01(\v2#.abacus.customer.v1.ManexCredentialH\x00R\x05manex\x12A\n" +
 	"\amagento\x18\x04 \x01(\v2%.abacus.customer.v1.MagentoCredentialH\x00R\amagento\x12;\n" +
-	"\x05basic\x18\x05 \x01(\v2#.abacus.customer.v1.BasicCredentialH\x00R\x05basicB\x13\n" +
+	"\x05basic\x18\x05 \x01(\v2#.abacus.customer.v1.BasicCredentialH\x00R\x05basic\x12M\n" +
+	"\x0fmagento_session\x18\x06 \x01(\v2\".abacus.customer.v1.MagentoSessionH\x00R\x0emagentoSessionB\x13\n" +
 	"\n" +
 	"credential\x12\x05\xbaH\x02\b\x01\"{\n" +
 	"\x0fExigoCredential\x12\x1e\n" +
@@ -1395,21 +1647,37 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\aapi_key\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06apiKey\"[\n" +
 	"\x11MagentoCredential\x12#\n" +
 	"\bapi_user\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\aapiUser\x12!\n" +
-	"\aapi_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06apiKey\"]\n" +
+	"\aapi_key\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06apiKey\"8\n" +
+	"\x0eMagentoSession\x12&\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\tsessionId\"]\n" +
 	"\x0fBasicCredential\x12$\n" +
 	"\busername\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\busername\x12$\n" +
 	"\bpassword\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bpassword\"\x90\x01\n" +
 	"\x14AuthenticateResponse\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12#\n" +
 	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x126\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\".abacus.customer.v1.CredentialKindR\x04kind*\xc9\x01\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\".abacus.customer.v1.CredentialKindR\x04kind\"k\n" +
+	"\x1aStartMagentoSessionRequest\x12M\n" +
+	"\n" +
+	"credential\x18\x01 \x01(\v2%.abacus.customer.v1.MagentoCredentialB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"credential\"~\n" +
+	"\x1bStartMagentoSessionResponse\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12#\n" +
+	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\"B\n" +
+	"\x18EndMagentoSessionRequest\x12&\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\tsessionId\"\x1b\n" +
+	"\x19EndMagentoSessionResponse*\xc9\x01\n" +
 	"\x0eCredentialKind\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CREDENTIAL_KIND_EXIGO\x10\x01\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_IGSEND_LIVE\x10\x02\x12\"\n" +
 	"\x1eCREDENTIAL_KIND_IGSEND_SANDBOX\x10\x03\x12\x19\n" +
 	"\x15CREDENTIAL_KIND_MANEX\x10\x04\x12\x1b\n" +
-	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xf2\x05\n" +
+	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xe1\a\n" +
 	"\x12TenantAdminService\x12a\n" +
 	"\fCreateTenant\x12'.abacus.customer.v1.CreateTenantRequest\x1a(.abacus.customer.v1.CreateTenantResponse\x12]\n" +
 	"\tGetTenant\x12$.abacus.customer.v1.GetTenantRequest\x1a%.abacus.customer.v1.GetTenantResponse\"\x03\x90\x02\x01\x12c\n" +
@@ -1417,7 +1685,9 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\x10CreateCredential\x12+.abacus.customer.v1.CreateCredentialRequest\x1a,.abacus.customer.v1.CreateCredentialResponse\x12o\n" +
 	"\x0fListCredentials\x12*.abacus.customer.v1.ListCredentialsRequest\x1a+.abacus.customer.v1.ListCredentialsResponse\"\x03\x90\x02\x01\x12m\n" +
 	"\x10RevokeCredential\x12+.abacus.customer.v1.RevokeCredentialRequest\x1a,.abacus.customer.v1.RevokeCredentialResponse\x12f\n" +
-	"\fAuthenticate\x12'.abacus.customer.v1.AuthenticateRequest\x1a(.abacus.customer.v1.AuthenticateResponse\"\x03\x90\x02\x01BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
+	"\fAuthenticate\x12'.abacus.customer.v1.AuthenticateRequest\x1a(.abacus.customer.v1.AuthenticateResponse\"\x03\x90\x02\x01\x12v\n" +
+	"\x13StartMagentoSession\x12..abacus.customer.v1.StartMagentoSessionRequest\x1a/.abacus.customer.v1.StartMagentoSessionResponse\x12u\n" +
+	"\x11EndMagentoSession\x12,.abacus.customer.v1.EndMagentoSessionRequest\x1a-.abacus.customer.v1.EndMagentoSessionResponse\"\x03\x90\x02\x02BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_abacus_customer_v1_tenant_proto_rawDescOnce sync.Once
@@ -1432,37 +1702,42 @@ func file_abacus_customer_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_abacus_customer_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_abacus_customer_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_abacus_customer_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_abacus_customer_v1_tenant_proto_goTypes = []any{
-	(CredentialKind)(0),              // 0: abacus.customer.v1.CredentialKind
-	(*Tenant)(nil),                   // 1: abacus.customer.v1.Tenant
-	(*Credential)(nil),               // 2: abacus.customer.v1.Credential
-	(*CreateTenantRequest)(nil),      // 3: abacus.customer.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),     // 4: abacus.customer.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),         // 5: abacus.customer.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),        // 6: abacus.customer.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),       // 7: abacus.customer.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),      // 8: abacus.customer.v1.ListTenantsResponse
-	(*CreateCredentialRequest)(nil),  // 9: abacus.customer.v1.CreateCredentialRequest
-	(*CreateCredentialResponse)(nil), // 10: abacus.customer.v1.CreateCredentialResponse
-	(*ListCredentialsRequest)(nil),   // 11: abacus.customer.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil),  // 12: abacus.customer.v1.ListCredentialsResponse
-	(*RevokeCredentialRequest)(nil),  // 13: abacus.customer.v1.RevokeCredentialRequest
-	(*RevokeCredentialResponse)(nil), // 14: abacus.customer.v1.RevokeCredentialResponse
-	(*AuthenticateRequest)(nil),      // 15: abacus.customer.v1.AuthenticateRequest
-	(*ExigoCredential)(nil),          // 16: abacus.customer.v1.ExigoCredential
-	(*IgsendCredential)(nil),         // 17: abacus.customer.v1.IgsendCredential
-	(*ManexCredential)(nil),          // 18: abacus.customer.v1.ManexCredential
-	(*MagentoCredential)(nil),        // 19: abacus.customer.v1.MagentoCredential
-	(*BasicCredential)(nil),          // 20: abacus.customer.v1.BasicCredential
-	(*AuthenticateResponse)(nil),     // 21: abacus.customer.v1.AuthenticateResponse
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(CredentialKind)(0),                 // 0: abacus.customer.v1.CredentialKind
+	(*Tenant)(nil),                      // 1: abacus.customer.v1.Tenant
+	(*Credential)(nil),                  // 2: abacus.customer.v1.Credential
+	(*CreateTenantRequest)(nil),         // 3: abacus.customer.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),        // 4: abacus.customer.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),            // 5: abacus.customer.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),           // 6: abacus.customer.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),          // 7: abacus.customer.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),         // 8: abacus.customer.v1.ListTenantsResponse
+	(*CreateCredentialRequest)(nil),     // 9: abacus.customer.v1.CreateCredentialRequest
+	(*CreateCredentialResponse)(nil),    // 10: abacus.customer.v1.CreateCredentialResponse
+	(*ListCredentialsRequest)(nil),      // 11: abacus.customer.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil),     // 12: abacus.customer.v1.ListCredentialsResponse
+	(*RevokeCredentialRequest)(nil),     // 13: abacus.customer.v1.RevokeCredentialRequest
+	(*RevokeCredentialResponse)(nil),    // 14: abacus.customer.v1.RevokeCredentialResponse
+	(*AuthenticateRequest)(nil),         // 15: abacus.customer.v1.AuthenticateRequest
+	(*ExigoCredential)(nil),             // 16: abacus.customer.v1.ExigoCredential
+	(*IgsendCredential)(nil),            // 17: abacus.customer.v1.IgsendCredential
+	(*ManexCredential)(nil),             // 18: abacus.customer.v1.ManexCredential
+	(*MagentoCredential)(nil),           // 19: abacus.customer.v1.MagentoCredential
+	(*MagentoSession)(nil),              // 20: abacus.customer.v1.MagentoSession
+	(*BasicCredential)(nil),             // 21: abacus.customer.v1.BasicCredential
+	(*AuthenticateResponse)(nil),        // 22: abacus.customer.v1.AuthenticateResponse
+	(*StartMagentoSessionRequest)(nil),  // 23: abacus.customer.v1.StartMagentoSessionRequest
+	(*StartMagentoSessionResponse)(nil), // 24: abacus.customer.v1.StartMagentoSessionResponse
+	(*EndMagentoSessionRequest)(nil),    // 25: abacus.customer.v1.EndMagentoSessionRequest
+	(*EndMagentoSessionResponse)(nil),   // 26: abacus.customer.v1.EndMagentoSessionResponse
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
 }
 var file_abacus_customer_v1_tenant_proto_depIdxs = []int32{
-	22, // 0: abacus.customer.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	27, // 0: abacus.customer.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: abacus.customer.v1.Credential.kind:type_name -> abacus.customer.v1.CredentialKind
-	22, // 2: abacus.customer.v1.Credential.create_time:type_name -> google.protobuf.Timestamp
-	22, // 3: abacus.customer.v1.Credential.revoke_time:type_name -> google.protobuf.Timestamp
+	27, // 2: abacus.customer.v1.Credential.create_time:type_name -> google.protobuf.Timestamp
+	27, // 3: abacus.customer.v1.Credential.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: abacus.customer.v1.CreateTenantResponse.tenant:type_name -> abacus.customer.v1.Tenant
 	1,  // 5: abacus.customer.v1.GetTenantResponse.tenant:type_name -> abacus.customer.v1.Tenant
 	1,  // 6: abacus.customer.v1.ListTenantsResponse.tenants:type_name -> abacus.customer.v1.Tenant
@@ -1474,27 +1749,33 @@ var file_abacus_customer_v1_tenant_proto_depIdxs = []int32{
 	17, // 12: abacus.customer.v1.AuthenticateRequest.igsend:type_name -> abacus.customer.v1.IgsendCredential
 	18, // 13: abacus.customer.v1.AuthenticateRequest.manex:type_name -> abacus.customer.v1.ManexCredential
 	19, // 14: abacus.customer.v1.AuthenticateRequest.magento:type_name -> abacus.customer.v1.MagentoCredential
-	20, // 15: abacus.customer.v1.AuthenticateRequest.basic:type_name -> abacus.customer.v1.BasicCredential
-	0,  // 16: abacus.customer.v1.AuthenticateResponse.kind:type_name -> abacus.customer.v1.CredentialKind
-	3,  // 17: abacus.customer.v1.TenantAdminService.CreateTenant:input_type -> abacus.customer.v1.CreateTenantRequest
-	5,  // 18: abacus.customer.v1.TenantAdminService.GetTenant:input_type -> abacus.customer.v1.GetTenantRequest
-	7,  // 19: abacus.customer.v1.TenantAdminService.ListTenants:input_type -> abacus.customer.v1.ListTenantsRequest
-	9,  // 20: abacus.customer.v1.TenantAdminService.CreateCredential:input_type -> abacus.customer.v1.CreateCredentialRequest
-	11, // 21: abacus.customer.v1.TenantAdminService.ListCredentials:input_type -> abacus.customer.v1.ListCredentialsRequest
-	13, // 22: abacus.customer.v1.TenantAdminService.RevokeCredential:input_type -> abacus.customer.v1.RevokeCredentialRequest
-	15, // 23: abacus.customer.v1.TenantAdminService.Authenticate:input_type -> abacus.customer.v1.AuthenticateRequest
-	4,  // 24: abacus.customer.v1.TenantAdminService.CreateTenant:output_type -> abacus.customer.v1.CreateTenantResponse
-	6,  // 25: abacus.customer.v1.TenantAdminService.GetTenant:output_type -> abacus.customer.v1.GetTenantResponse
-	8,  // 26: abacus.customer.v1.TenantAdminService.ListTenants:output_type -> abacus.customer.v1.ListTenantsResponse
-	10, // 27: abacus.customer.v1.TenantAdminService.CreateCredential:output_type -> abacus.customer.v1.CreateCredentialResponse
-	12, // 28: abacus.customer.v1.TenantAdminService.ListCredentials:output_type -> abacus.customer.v1.ListCredentialsResponse
-	14, // 29: abacus.customer.v1.TenantAdminService.RevokeCredential:output_type -> abacus.customer.v1.RevokeCredentialResponse
-	21, // 30: abacus.customer.v1.TenantAdminService.Authenticate:output_type -> abacus.customer.v1.AuthenticateResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	21, // 15: abacus.customer.v1.AuthenticateRequest.basic:type_name -> abacus.customer.v1.BasicCredential
+	20, // 16: abacus.customer.v1.AuthenticateRequest.magento_session:type_name -> abacus.customer.v1.MagentoSession
+	0,  // 17: abacus.customer.v1.AuthenticateResponse.kind:type_name -> abacus.customer.v1.CredentialKind
+	19, // 18: abacus.customer.v1.StartMagentoSessionRequest.credential:type_name -> abacus.customer.v1.MagentoCredential
+	3,  // 19: abacus.customer.v1.TenantAdminService.CreateTenant:input_type -> abacus.customer.v1.CreateTenantRequest
+	5,  // 20: abacus.customer.v1.TenantAdminService.GetTenant:input_type -> abacus.customer.v1.GetTenantRequest
+	7,  // 21: abacus.customer.v1.TenantAdminService.ListTenants:input_type -> abacus.customer.v1.ListTenantsRequest
+	9,  // 22: abacus.customer.v1.TenantAdminService.CreateCredential:input_type -> abacus.customer.v1.CreateCredentialRequest
+	11, // 23: abacus.customer.v1.TenantAdminService.ListCredentials:input_type -> abacus.customer.v1.ListCredentialsRequest
+	13, // 24: abacus.customer.v1.TenantAdminService.RevokeCredential:input_type -> abacus.customer.v1.RevokeCredentialRequest
+	15, // 25: abacus.customer.v1.TenantAdminService.Authenticate:input_type -> abacus.customer.v1.AuthenticateRequest
+	23, // 26: abacus.customer.v1.TenantAdminService.StartMagentoSession:input_type -> abacus.customer.v1.StartMagentoSessionRequest
+	25, // 27: abacus.customer.v1.TenantAdminService.EndMagentoSession:input_type -> abacus.customer.v1.EndMagentoSessionRequest
+	4,  // 28: abacus.customer.v1.TenantAdminService.CreateTenant:output_type -> abacus.customer.v1.CreateTenantResponse
+	6,  // 29: abacus.customer.v1.TenantAdminService.GetTenant:output_type -> abacus.customer.v1.GetTenantResponse
+	8,  // 30: abacus.customer.v1.TenantAdminService.ListTenants:output_type -> abacus.customer.v1.ListTenantsResponse
+	10, // 31: abacus.customer.v1.TenantAdminService.CreateCredential:output_type -> abacus.customer.v1.CreateCredentialResponse
+	12, // 32: abacus.customer.v1.TenantAdminService.ListCredentials:output_type -> abacus.customer.v1.ListCredentialsResponse
+	14, // 33: abacus.customer.v1.TenantAdminService.RevokeCredential:output_type -> abacus.customer.v1.RevokeCredentialResponse
+	22, // 34: abacus.customer.v1.TenantAdminService.Authenticate:output_type -> abacus.customer.v1.AuthenticateResponse
+	24, // 35: abacus.customer.v1.TenantAdminService.StartMagentoSession:output_type -> abacus.customer.v1.StartMagentoSessionResponse
+	26, // 36: abacus.customer.v1.TenantAdminService.EndMagentoSession:output_type -> abacus.customer.v1.EndMagentoSessionResponse
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_abacus_customer_v1_tenant_proto_init() }
@@ -1508,6 +1789,7 @@ func file_abacus_customer_v1_tenant_proto_init() {
 		(*AuthenticateRequest_Manex)(nil),
 		(*AuthenticateRequest_Magento)(nil),
 		(*AuthenticateRequest_Basic)(nil),
+		(*AuthenticateRequest_MagentoSession)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1515,7 +1797,7 @@ func file_abacus_customer_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_abacus_customer_v1_tenant_proto_rawDesc), len(file_abacus_customer_v1_tenant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,13 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TenantAdminService_CreateTenant_FullMethodName     = "/abacus.customer.v1.TenantAdminService/CreateTenant"
-	TenantAdminService_GetTenant_FullMethodName        = "/abacus.customer.v1.TenantAdminService/GetTenant"
-	TenantAdminService_ListTenants_FullMethodName      = "/abacus.customer.v1.TenantAdminService/ListTenants"
-	TenantAdminService_CreateCredential_FullMethodName = "/abacus.customer.v1.TenantAdminService/CreateCredential"
-	TenantAdminService_ListCredentials_FullMethodName  = "/abacus.customer.v1.TenantAdminService/ListCredentials"
-	TenantAdminService_RevokeCredential_FullMethodName = "/abacus.customer.v1.TenantAdminService/RevokeCredential"
-	TenantAdminService_Authenticate_FullMethodName     = "/abacus.customer.v1.TenantAdminService/Authenticate"
+	TenantAdminService_CreateTenant_FullMethodName        = "/abacus.customer.v1.TenantAdminService/CreateTenant"
+	TenantAdminService_GetTenant_FullMethodName           = "/abacus.customer.v1.TenantAdminService/GetTenant"
+	TenantAdminService_ListTenants_FullMethodName         = "/abacus.customer.v1.TenantAdminService/ListTenants"
+	TenantAdminService_CreateCredential_FullMethodName    = "/abacus.customer.v1.TenantAdminService/CreateCredential"
+	TenantAdminService_ListCredentials_FullMethodName     = "/abacus.customer.v1.TenantAdminService/ListCredentials"
+	TenantAdminService_RevokeCredential_FullMethodName    = "/abacus.customer.v1.TenantAdminService/RevokeCredential"
+	TenantAdminService_Authenticate_FullMethodName        = "/abacus.customer.v1.TenantAdminService/Authenticate"
+	TenantAdminService_StartMagentoSession_FullMethodName = "/abacus.customer.v1.TenantAdminService/StartMagentoSession"
+	TenantAdminService_EndMagentoSession_FullMethodName   = "/abacus.customer.v1.TenantAdminService/EndMagentoSession"
 )
 
 // TenantAdminServiceClient is the client API for TenantAdminService service.
@@ -54,6 +56,15 @@ type TenantAdminServiceClient interface {
 	// Authenticate resolves a presented credential to its tenant.
 	// A wrong or revoked credential is UNAUTHENTICATED.
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
+	// StartMagentoSession verifies a Magento credential (API user + API key)
+	// and opens a SOAP session for it: Magento's login. The session id is
+	// returned once and stored only as a hash, so every gateway replica can
+	// resolve it through Authenticate. A wrong or revoked credential is
+	// UNAUTHENTICATED.
+	StartMagentoSession(ctx context.Context, in *StartMagentoSessionRequest, opts ...grpc.CallOption) (*StartMagentoSessionResponse, error)
+	// EndMagentoSession ends a session: Magento's endSession. Ending an
+	// unknown, expired or already ended session succeeds and changes nothing.
+	EndMagentoSession(ctx context.Context, in *EndMagentoSessionRequest, opts ...grpc.CallOption) (*EndMagentoSessionResponse, error)
 }
 
 type tenantAdminServiceClient struct {
@@ -134,6 +145,26 @@ func (c *tenantAdminServiceClient) Authenticate(ctx context.Context, in *Authent
 	return out, nil
 }
 
+func (c *tenantAdminServiceClient) StartMagentoSession(ctx context.Context, in *StartMagentoSessionRequest, opts ...grpc.CallOption) (*StartMagentoSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartMagentoSessionResponse)
+	err := c.cc.Invoke(ctx, TenantAdminService_StartMagentoSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tenantAdminServiceClient) EndMagentoSession(ctx context.Context, in *EndMagentoSessionRequest, opts ...grpc.CallOption) (*EndMagentoSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndMagentoSessionResponse)
+	err := c.cc.Invoke(ctx, TenantAdminService_EndMagentoSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TenantAdminServiceServer is the server API for TenantAdminService service.
 // All implementations must embed UnimplementedTenantAdminServiceServer
 // for forward compatibility.
@@ -160,6 +191,15 @@ type TenantAdminServiceServer interface {
 	// Authenticate resolves a presented credential to its tenant.
 	// A wrong or revoked credential is UNAUTHENTICATED.
 	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
+	// StartMagentoSession verifies a Magento credential (API user + API key)
+	// and opens a SOAP session for it: Magento's login. The session id is
+	// returned once and stored only as a hash, so every gateway replica can
+	// resolve it through Authenticate. A wrong or revoked credential is
+	// UNAUTHENTICATED.
+	StartMagentoSession(context.Context, *StartMagentoSessionRequest) (*StartMagentoSessionResponse, error)
+	// EndMagentoSession ends a session: Magento's endSession. Ending an
+	// unknown, expired or already ended session succeeds and changes nothing.
+	EndMagentoSession(context.Context, *EndMagentoSessionRequest) (*EndMagentoSessionResponse, error)
 	mustEmbedUnimplementedTenantAdminServiceServer()
 }
 
@@ -190,6 +230,12 @@ func (UnimplementedTenantAdminServiceServer) RevokeCredential(context.Context, *
 }
 func (UnimplementedTenantAdminServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) StartMagentoSession(context.Context, *StartMagentoSessionRequest) (*StartMagentoSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartMagentoSession not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) EndMagentoSession(context.Context, *EndMagentoSessionRequest) (*EndMagentoSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndMagentoSession not implemented")
 }
 func (UnimplementedTenantAdminServiceServer) mustEmbedUnimplementedTenantAdminServiceServer() {}
 func (UnimplementedTenantAdminServiceServer) testEmbeddedByValue()                            {}
@@ -338,6 +384,42 @@ func _TenantAdminService_Authenticate_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantAdminService_StartMagentoSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartMagentoSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantAdminServiceServer).StartMagentoSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantAdminService_StartMagentoSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantAdminServiceServer).StartMagentoSession(ctx, req.(*StartMagentoSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TenantAdminService_EndMagentoSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndMagentoSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TenantAdminServiceServer).EndMagentoSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TenantAdminService_EndMagentoSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TenantAdminServiceServer).EndMagentoSession(ctx, req.(*EndMagentoSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TenantAdminService_ServiceDesc is the grpc.ServiceDesc for TenantAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -372,6 +454,14 @@ var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Authenticate",
 			Handler:    _TenantAdminService_Authenticate_Handler,
+		},
+		{
+			MethodName: "StartMagentoSession",
+			Handler:    _TenantAdminService_StartMagentoSession_Handler,
+		},
+		{
+			MethodName: "EndMagentoSession",
+			Handler:    _TenantAdminService_EndMagentoSession_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
