@@ -104,6 +104,7 @@ type loadResult struct {
 	elapsed     time.Duration
 	p50, p99    time.Duration
 	firstError  error
+	latencies   []time.Duration // every successful call's, sorted
 }
 
 func (r loadResult) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
@@ -179,11 +180,35 @@ func closedLoop(ctx context.Context, clients int, d time.Duration, op func(ctx c
 	res.elapsed = time.Since(start)
 	res.ops = len(latencies)
 	slices.Sort(latencies)
-	if n := len(latencies); n > 0 {
-		res.p50 = latencies[n/2]
-		res.p99 = latencies[min(n-1, n*99/100)]
-	}
+	res.latencies = latencies
+	res.p50, res.p99 = percentiles(latencies)
 	return res
+}
+
+// percentiles are the median and the 99th percentile of sorted latencies.
+func percentiles(sorted []time.Duration) (p50, p99 time.Duration) {
+	if n := len(sorted); n > 0 {
+		return sorted[n/2], sorted[min(n-1, n*99/100)]
+	}
+	return 0, 0
+}
+
+// mergeLoads sums runs of one workload measured apart (ops, errors and
+// time) and takes the percentiles over all of their calls.
+func mergeLoads(runs []loadResult) loadResult {
+	var out loadResult
+	for _, r := range runs {
+		out.ops += r.ops
+		out.errors += r.errors
+		out.elapsed += r.elapsed
+		out.latencies = append(out.latencies, r.latencies...)
+		if out.firstError == nil {
+			out.firstError = r.firstError
+		}
+	}
+	slices.Sort(out.latencies)
+	out.p50, out.p99 = percentiles(out.latencies)
+	return out
 }
 
 var errUnexpected = errors.New("unexpected answer")

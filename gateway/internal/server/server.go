@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"time"
 
@@ -26,7 +27,8 @@ type Options struct {
 	// HTTPAddr is the API listen address; port 0 picks a free port, which
 	// Started reports.
 	HTTPAddr string
-	// AdminAddr serves Prometheus /metrics; empty disables it.
+	// AdminAddr serves Prometheus /metrics and /debug/pprof/; empty
+	// disables it.
 	AdminAddr string
 	// The services' gRPC addresses.
 	CustomerAddr, LedgerAddr, HistoryAddr string
@@ -100,6 +102,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if opts.AdminAddr != "" {
 		admin := http.NewServeMux()
 		admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		// Profiles on the admin port only, as the services serve them: how
+		// a slow gateway is measured in place (abacusdev bench soap -profile).
+		admin.HandleFunc("GET /debug/pprof/", pprof.Index)
+		admin.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		servers = append(servers, newHTTPServer(admin, log))
 		addrs = append(addrs, opts.AdminAddr)
 	}
