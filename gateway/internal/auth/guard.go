@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -47,35 +48,98 @@ func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log 
 // or an outage and set the headers every API sends with the failure:
 // Retry-After (whole seconds, at least 1) while the client is throttled.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request, credential CredentialFunc) (context.Context, *Failure) {
+	resp, f := verify(g, w, r, "authenticate",
+		func() (*customerv1.AuthenticateRequest, error) { return credential(r) },
+		g.client.Authenticate,
+		func(a *customerv1.AuthenticateResponse) bool { return a.GetTenantId() != "" })
+	if f != nil {
+		return nil, f
+	}
+	return tenancy.WithTenant(r.Context(), resp.GetTenantId()), nil
+}
+
+// StartMagentoSession is Magento's SOAP login: it verifies the Magento
+// credential apiUser/apiKey and opens a session for it, under the same
+// limiter, logging and sorting as Authenticate. The session then
+// authenticates requests through Authenticate with MagentoSession.
+func (g *Guard) StartMagentoSession(w http.ResponseWriter, r *http.Request, apiUser, apiKey string) (sessionID string, fail *Failure) {
+	resp, f := verify(g, w, r, "start magento session",
+		func() (*customerv1.StartMagentoSessionRequest, error) {
+			return &customerv1.StartMagentoSessionRequest{
+				Credential: &customerv1.MagentoCredential{ApiUser: apiUser, ApiKey: apiKey},
+			}, nil
+		},
+		g.client.StartMagentoSession,
+		func(s *customerv1.StartMagentoSessionResponse) bool {
+			return s.GetTenantId() != "" && s.GetSessionId() != ""
+		})
+	if f != nil {
+		return "", f
+	}
+	return resp.GetSessionId(), nil
+}
+
+// EndMagentoSession is Magento's SOAP endSession. Ending an unknown, expired
+// or ended session succeeds. It returns the call's error as it came, for the
+// caller to sort: ending a session is no authentication, so it neither
+// consults nor feeds the limiter.
+func (g *Guard) EndMagentoSession(ctx context.Context, sessionID string) error {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	_, err := g.client.EndMagentoSession(ctx, &customerv1.EndMagentoSessionRequest{SessionId: sessionID})
+	return err
+}
+
+// MagentoSession is the CredentialFunc of Magento's SOAP API: the session id
+// a login returned. The customer service refuses an empty or malformed id
+// as it refuses an unknown one.
+func MagentoSession(sessionID string) CredentialFunc {
+	return func(*http.Request) (*customerv1.AuthenticateRequest, error) {
+		return &customerv1.AuthenticateRequest{Credential: &customerv1.AuthenticateRequest_MagentoSession{
+			MagentoSession: &customerv1.MagentoSession{SessionId: sessionID},
+		}}, nil
+	}
+}
+
+// verify is the one path of every credential check: the limiter first, then
+// the credential from the request, then the customer service's answer
+// (call), sorted into a Failure. answered tells whether a successful answer
+// holds what the caller needs; one that does not is an outage.
+func verify[Req, Resp any](g *Guard, w http.ResponseWriter, r *http.Request, what string,
+	credential func() (Req, error),
+	call func(context.Context, Req, ...grpc.CallOption) (Resp, error),
+	answered func(Resp) bool,
+) (Resp, *Failure) {
+	var none Resp
 	key := ClientKeyBehind(r, g.trusted)
 	if wait, blocked := g.limiter.Blocked(key); blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
-		return nil, &Failure{Kind: TooManyAttempts}
+		return none, &Failure{Kind: TooManyAttempts}
 	}
-	req, err := credential(r)
+	req, err := credential()
 	if err != nil {
 		g.fail(r, key, err)
-		return nil, &Failure{Kind: InvalidCredentials, Missing: errors.Is(err, ErrMissing)}
+		return none, &Failure{Kind: InvalidCredentials, Missing: errors.Is(err, ErrMissing)}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
 	defer cancel()
-	resp, err := g.client.Authenticate(ctx, req)
+	resp, err := call(ctx, req)
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.Unauthenticated, codes.InvalidArgument, codes.PermissionDenied, codes.NotFound:
 		// InvalidArgument: the credential breaks the service's length or
 		// format rules, so it cannot be a valid one.
 		g.fail(r, key, err)
-		return nil, &Failure{Kind: InvalidCredentials}
+		return none, &Failure{Kind: InvalidCredentials}
 	default:
-		g.log.ErrorContext(r.Context(), "authenticate call failed", "error", err)
-		return nil, &Failure{Kind: Unavailable}
+		g.log.ErrorContext(r.Context(), what+" call failed", "error", err)
+		return none, &Failure{Kind: Unavailable}
 	}
-	if resp.GetTenantId() == "" {
-		g.log.ErrorContext(r.Context(), "authenticate answered without a tenant")
-		return nil, &Failure{Kind: Unavailable}
+	if !answered(resp) {
+		g.log.ErrorContext(r.Context(), what+" answered without a tenant or session")
+		return none, &Failure{Kind: Unavailable}
 	}
-	return tenancy.WithTenant(r.Context(), resp.GetTenantId()), nil
+	return resp, nil
 }
 
 func (g *Guard) fail(r *http.Request, key string, reason error) {
