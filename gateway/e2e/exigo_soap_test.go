@@ -15,47 +15,74 @@ import (
 )
 
 // phpOnce finds a PHP with the soap extension, installing php-cli and
-// php-soap with apt-get when missing and running as root (make test and
-// .ci/run install them first; this covers a bare `go test`).
-var phpOnce = sync.OnceValues(func() (string, error) {
-	hasSoap := func() bool {
-		out, err := exec.Command("php", "-m").Output()
-		return err == nil && strings.Contains("\n"+string(out), "\nsoap\n")
-	}
-	if !hasSoap() && os.Geteuid() == 0 {
-		if _, err := exec.LookPath("apt-get"); err == nil {
-			aptGet := func(args ...string) ([]byte, error) {
-				cmd := exec.Command("apt-get", args...)
-				cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-				return cmd.CombinedOutput()
-			}
-			install := []string{"install", "-y", "-q", "--no-install-recommends", "php-cli", "php-soap"}
-			if _, err := aptGet(install...); err != nil {
-				// A fresh machine may have no package lists yet.
-				if out, err := aptGet("update", "-q"); err != nil {
-					return "", fmt.Errorf("apt-get update: %w\n%s", err, out)
-				}
-				if out, err := aptGet(install...); err != nil {
-					return "", fmt.Errorf("apt-get install php-cli php-soap: %w\n%s", err, out)
-				}
-			}
-		}
-	}
-	if !hasSoap() {
+// php-soap when missing.
+var phpOnce = installedOnce(func() (string, error) {
+	out, err := exec.Command("php", "-m").Output()
+	if err != nil || !strings.Contains("\n"+string(out), "\nsoap\n") {
 		return "", exec.ErrNotFound
 	}
 	return exec.LookPath("php")
-})
+}, "php-cli", "php-soap")
 
-// requirePHP skips, loudly, only when PHP's SoapClient is absent and cannot
-// be installed here; CI installs it, so there the test runs.
+// installedOnce returns a function that finds a SOAP client with find and,
+// the first time it is missing, installs pkgs with apt-get (when running as
+// root) and looks again: make test and .ci/run install the clients first;
+// this covers a bare `go test`.
+func installedOnce[T any](find func() (T, error), pkgs ...string) func() (T, error) {
+	return sync.OnceValues(func() (T, error) {
+		if v, err := find(); err == nil {
+			return v, nil
+		}
+		if err := aptInstall(pkgs...); err != nil {
+			var zero T
+			return zero, err
+		}
+		return find()
+	})
+}
+
+// aptInstall installs Debian packages with apt-get when this runs as root
+// on a machine that has it, updating the package lists when the first
+// attempt fails (a fresh machine may have none); elsewhere it does nothing
+// and the caller finds the client still missing.
+func aptInstall(pkgs ...string) error {
+	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
+		return nil
+	}
+	aptGet := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	// Tests that install different clients run in parallel: wait for dpkg's lock.
+	install := append([]string{"-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "--no-install-recommends"}, pkgs...)
+	if _, err := aptGet(install...); err != nil {
+		if out, err := aptGet("update", "-q"); err != nil {
+			return fmt.Errorf("apt-get update: %w\n%s", err, out)
+		}
+		if out, err := aptGet(install...); err != nil {
+			return fmt.Errorf("apt-get install %s: %w\n%s", strings.Join(pkgs, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// skipWithout skips, loudly, only when a real client is absent and could not
+// be installed here (err says why); CI installs every client, so there the
+// test runs.
+func skipWithout(t *testing.T, err error, client, install string) {
+	t.Helper()
+	if err != nil {
+		t.Skipf("!!! SKIPPED: %s is not installed and could not be installed (%v); "+
+			"run `%s` to test the SOAP services with a real client !!!", client, err, install)
+	}
+}
+
+// requirePHP finds PHP's SoapClient or skips loudly.
 func requirePHP(t *testing.T) string {
 	t.Helper()
 	php, err := phpOnce()
-	if err != nil {
-		t.Skipf("!!! SKIPPED: PHP SoapClient (php-cli, php-soap) is not installed and could not be installed (%v); "+
-			"run `apt-get install -y php-cli php-soap` to test the Exigo SOAP service with a real client !!!", err)
-	}
+	skipWithout(t, err, "PHP SoapClient (php-cli, php-soap)", "apt-get install -y php-cli php-soap")
 	return php
 }
 
@@ -83,6 +110,28 @@ func TestExigoSOAPWithZeep(t *testing.T) {
 	runSOAPClient(t, python, "testdata/soap/exigo_client_zeep.py")
 }
 
+// runScript runs a client script with args and returns what it prints: a
+// JSON object of its steps, each the step's answer or fault.
+func runScript(t *testing.T, interpreter, scriptPath string, args ...string) map[string]map[string]any {
+	t.Helper()
+	script, err := filepath.Abs(scriptPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), interpreter, append([]string{script}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s\n%s", scriptPath, err, out, stderr.String())
+	}
+	var got map[string]map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%s printed no JSON: %v\n%s", scriptPath, err, out)
+	}
+	return got
+}
+
 // runSOAPClient gives a fresh tenant customer 1 (key "1") with USD and BHD
 // balances, runs the client script against the served WSDL, checks the
 // steps every script runs and returns all of its answers.
@@ -96,22 +145,7 @@ func runSOAPClient(t *testing.T, interpreter, scriptPath string) map[string]map[
 	post(t, native, 1, `{"currency":"USD","kind":"PAYMENT","amount":"100.00"}`)
 	post(t, native, 1, `{"currency":"BHD","kind":"PAYMENT","amount":"1.250"}`)
 
-	script, err := filepath.Abs(scriptPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), interpreter, script, sys.gateway+"/3.0/ExigoApi.asmx?WSDL", tc.exigoLogin, tc.exigoPassword, tc.company)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s\n%s", scriptPath, err, out, stderr.String())
-	}
-	var got map[string]map[string]any
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%s printed no JSON: %v\n%s", scriptPath, err, out)
-	}
-
+	got := runScript(t, interpreter, scriptPath, sys.gateway+"/3.0/ExigoApi.asmx?WSDL", tc.exigoLogin, tc.exigoPassword, tc.company)
 	for _, name := range []string{"balances by id", "balances by key"} {
 		res, _ := got[name]["ok"].(map[string]any)
 		if status := field(res, "Result", "Status"); status != "Success" {
