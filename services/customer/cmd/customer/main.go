@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -43,6 +44,8 @@ type settings struct {
 	app.Common
 	GRPCAddr  string `env:"ABACUS_GRPC_ADDR" flag:"grpc-addr" default:":9091" help:"gRPC listen address"`
 	AdminAddr string `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9191" help:"admin HTTP listen address (/metrics, /livez, /readyz)"`
+	// MagentoSessionTTL is Magento's own default session lifetime.
+	MagentoSessionTTL time.Duration `env:"ABACUS_MAGENTO_SESSION_TTL" flag:"magento-session-ttl" default:"1h" help:"how long a Magento SOAP session may stay unused before it expires (> 0)"`
 }
 
 // adminCommand administers tenants and credentials.
@@ -58,8 +61,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	log, pool := p.Log, p.Pool
 	defer pool.Close()
+	if cfg.MagentoSessionTTL <= 0 {
+		return fmt.Errorf("ABACUS_MAGENTO_SESSION_TTL must be a positive duration such as 1h, not %s", cfg.MagentoSessionTTL)
+	}
 	st := store.New(pool)
-	tenants := tenant.NewService(st)
+	tenants := tenant.NewService(st, cfg.MagentoSessionTTL)
 	switch p.Command {
 	case app.Migrate:
 		return nil
@@ -74,6 +80,13 @@ func run(ctx context.Context, args []string) error {
 	// others ask it about.
 	admin := grpcapi.NewTenantAdmin(tenants, log)
 	customers := grpcapi.NewCustomers(customer.NewService(st), log)
+
+	// Background work: expired Magento sessions already fail to
+	// authenticate; the janitor reclaims their rows. It stops with the
+	// server.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go tenants.RunSessionJanitor(ctx, log, min(cfg.MagentoSessionTTL, time.Minute))
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),

@@ -136,10 +136,30 @@ func (s *TenantAdmin) Authenticate(ctx context.Context, req *customerv1.Authenti
 		c.Magento = &tenant.PairCredentials{User: cred.Magento.GetApiUser(), Secret: cred.Magento.GetApiKey()}
 	case *customerv1.AuthenticateRequest_Basic:
 		c.Basic = &tenant.PairCredentials{User: cred.Basic.GetUsername(), Secret: cred.Basic.GetPassword()}
+	case *customerv1.AuthenticateRequest_MagentoSession:
+		c.MagentoSession = cred.MagentoSession.GetSessionId()
 	}
 	p, err := s.svc.Authenticate(ctx, c)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
 	return &customerv1.AuthenticateResponse{TenantId: p.TenantID, CredentialId: p.CredentialID, Kind: customerv1.CredentialKind(p.Kind)}, nil
+}
+
+// StartMagentoSession implements the RPC.
+func (s *TenantAdmin) StartMagentoSession(ctx context.Context, req *customerv1.StartMagentoSessionRequest) (*customerv1.StartMagentoSessionResponse, error) {
+	c := req.GetCredential()
+	m, err := s.svc.StartMagentoSession(ctx, tenant.PairCredentials{User: c.GetApiUser(), Secret: c.GetApiKey()})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &customerv1.StartMagentoSessionResponse{SessionId: m.ID, TenantId: m.TenantID, CredentialId: m.CredentialID}, nil
+}
+
+// EndMagentoSession implements the RPC.
+func (s *TenantAdmin) EndMagentoSession(ctx context.Context, req *customerv1.EndMagentoSessionRequest) (*customerv1.EndMagentoSessionResponse, error) {
+	if err := s.svc.EndMagentoSession(ctx, req.GetSessionId()); err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &customerv1.EndMagentoSessionResponse{}, nil
 }

@@ -63,11 +63,22 @@ func (s *Store) ListCredentials(ctx context.Context, tenantID string, showRevoke
 }
 
 // RevokeCredential marks a credential revoked (idempotently) and returns it.
+// Its Magento sessions are deleted in the same transaction, so none outlives
+// it.
 func (s *Store) RevokeCredential(ctx context.Context, id string) (Credential, error) {
-	c, err := scanCredential(s.pool.QueryRow(ctx, `
-		UPDATE customer.credentials SET revoke_time = coalesce(revoke_time, now())
-		WHERE credential_id = $1
-		RETURNING `+credentialColumns, id))
+	var c Credential
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCredential(tx.QueryRow(ctx, `
+			UPDATE customer.credentials SET revoke_time = coalesce(revoke_time, now())
+			WHERE credential_id = $1
+			RETURNING `+credentialColumns, id))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM customer.magento_sessions WHERE tenant_id = $1 AND credential_id = $2`, c.TenantID, c.ID)
+		return err
+	})
 	return c, translate(err, "revoke credential")
 }
 

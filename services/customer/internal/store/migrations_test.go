@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -14,17 +15,19 @@ import (
 )
 
 // Each migration runs on the data of the versions before it, and after the
-// last one the tenants, credentials, customers, extended records and
-// counters are all there and the code reads them.
+// last one the tenants, credentials, customers, extended records,
+// counters and Magento sessions are all there and the code reads them.
 func TestMigrationsKeepData(t *testing.T) {
 	t.Parallel()
 	const (
 		live    = "7c0ffee0-0000-4000-8000-000000000001"
 		sandbox = "7c0ffee0-0000-4000-8000-000000000002"
 		exigo   = "7c0ffee0-0000-4000-8000-0000000000e1"
+		magento = "7c0ffee0-0000-4000-8000-0000000000f1"
 	)
 	secret := sha256.Sum256([]byte("secret"))
 	manexKey := sha256.Sum256([]byte("MANEXKEY01"))
+	session := sha256.Sum256([]byte("0123456789abcdef0123456789abcdef"))
 	pool := pgtest.MigrateStepwise(t, "customer", migrations.FS, map[int64]func(context.Context, *pgxpool.Pool) error{
 		// A live tenant with its sandbox twin, and a credential of every
 		// kind, one of them revoked.
@@ -66,6 +69,18 @@ func TestMigrationsKeepData(t *testing.T) {
 				live)
 			return err
 		},
+		// A Magento credential with a live session.
+		3: func(ctx context.Context, pool *pgxpool.Pool) error {
+			_, err := pool.Exec(ctx, `
+				WITH c AS (
+					INSERT INTO customer.credentials (tenant_id, credential_id, kind, identifier, secret_hash)
+					VALUES ($1, $2, 5, 'magento-live', $3) RETURNING tenant_id, credential_id
+				)
+				INSERT INTO customer.magento_sessions (tenant_id, session_hash, credential_id)
+				SELECT tenant_id, $4, credential_id FROM c`,
+				live, magento, secret[:], session[:])
+			return err
+		},
 	})
 	ctx := t.Context()
 	s := store.New(pool)
@@ -83,8 +98,11 @@ func TestMigrationsKeepData(t *testing.T) {
 	if c, _, err := s.FindByIdentifier(ctx, []int{store.KindMagento}, "magento-api"); err != nil || !c.Revoked() {
 		t.Errorf("magento credential = %+v, %v; want it revoked", c, err)
 	}
-	if cs, err := s.ListCredentials(ctx, live, true); err != nil || len(cs) != 5 {
-		t.Errorf("%d credentials of the tenant and its twin (%v), want 5", len(cs), err)
+	if cs, err := s.ListCredentials(ctx, live, true); err != nil || len(cs) != 6 {
+		t.Errorf("%d credentials of the tenant and its twin (%v), want 6", len(cs), err)
+	}
+	if m, err := s.FindMagentoSession(ctx, session[:], time.Hour); err != nil || m.TenantID != live || m.CredentialID != magento {
+		t.Errorf("magento session = %+v, %v", m, err)
 	}
 
 	var got string

@@ -23,6 +23,8 @@ type Credentials struct {
 	Magento *PairCredentials
 	// Basic is any Basic credential of the native API.
 	Basic *PairCredentials
+	// MagentoSession is the id of a session StartMagentoSession opened.
+	MagentoSession string
 }
 
 // ExigoCredentials are login@company:password.
@@ -61,6 +63,8 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (Principal, e
 		secret = c.Manex
 	case c.Basic != nil:
 		return s.authenticateBasic(ctx, *c.Basic)
+	case c.MagentoSession != "":
+		return s.authenticateSession(ctx, c.MagentoSession)
 	default:
 		return Principal{}, ErrUnauthenticated
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -36,13 +37,17 @@ const (
 	KindMagento       = store.KindMagento
 )
 
-// Service manages tenants and credentials.
+// Service manages tenants, credentials and Magento sessions.
 type Service struct {
-	store *store.Store
+	store      *store.Store
+	sessionTTL time.Duration
 }
 
-// NewService returns a service over st.
-func NewService(st *store.Store) *Service { return &Service{store: st} }
+// NewService returns a service over st whose Magento sessions expire after
+// sessionTTL (> 0) of idleness.
+func NewService(st *store.Store, sessionTTL time.Duration) *Service {
+	return &Service{store: st, sessionTTL: sessionTTL}
+}
 
 var companyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
@@ -175,7 +180,7 @@ func (s *Service) ListCredentials(ctx context.Context, tenantID string, showRevo
 }
 
 // RevokeCredential revokes a credential; it stops authenticating at once
-// because nothing caches authentications.
+// because nothing caches authentications, and its Magento sessions end.
 func (s *Service) RevokeCredential(ctx context.Context, id string) (store.Credential, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return store.Credential{}, fmt.Errorf("%w: credential %q", ErrNotFound, id)

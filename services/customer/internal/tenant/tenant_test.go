@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
@@ -14,7 +15,7 @@ import (
 
 func newService(t *testing.T) *tenant.Service {
 	t.Helper()
-	return tenant.NewService(store.New(pgtest.MigratedPool(t, "customer", migrations.FS)))
+	return tenant.NewService(store.New(pgtest.MigratedPool(t, "customer", migrations.FS)), time.Hour)
 }
 
 func TestCreateTenantValidation(t *testing.T) {
