@@ -137,19 +137,28 @@ bench: build
 chaos: build
 	$(BIN)/abacusdev chaos --bin $(BIN) $(CHAOS_FLAGS)
 
-# The SOAP e2e tests drive real clients, PHP's SoapClient (php-cli,
-# php-soap) and zeep (python3-zeep): installed with apt-get when missing and
-# running as root; else those tests skip, saying so loudly.
-SOAP_CLIENT_PKGS := php-cli php-soap python3-zeep
+# The SOAP e2e tests drive real clients: PHP's SoapClient (php-cli,
+# php-soap), zeep (python3-zeep) and Mono's wsdl, mcs and mono (mono-devel),
+# installed with apt-get when missing and running as root; and node-soap,
+# installed by `npm ci` from its pinned package-lock.json when its
+# node_modules lacks it. Else those tests skip, saying so loudly.
+SOAP_CLIENT_PKGS := php-cli php-soap python3-zeep mono-devel
+SOAP_NODE_DIR := gateway/e2e/testdata/soap/node
 .PHONY: soap-clients
 soap-clients:
-	@{ php -m 2>/dev/null | grep -qx soap && /usr/bin/python3 -c 'import zeep' 2>/dev/null; } || { \
+	@{ php -m 2>/dev/null | grep -qx soap && /usr/bin/python3 -c 'import zeep' 2>/dev/null && \
+	  command -v wsdl >/dev/null && command -v mcs >/dev/null && command -v mono >/dev/null; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -q --no-install-recommends $(SOAP_CLIENT_PKGS) || \
 	      { apt-get update -q && apt-get install -y -q --no-install-recommends $(SOAP_CLIENT_PKGS); } || \
 	      echo "make test: installing $(SOAP_CLIENT_PKGS) failed; the SOAP e2e tests will skip" >&2; \
-	  else echo "make test: a SOAP client (PHP SoapClient, zeep) is missing and cannot be installed here (not root); the SOAP e2e tests will skip" >&2; fi; }
+	  else echo "make test: a SOAP client (PHP SoapClient, zeep, Mono) is missing and cannot be installed here (not root); the SOAP e2e tests will skip" >&2; fi; }
+	@[ -f $(SOAP_NODE_DIR)/node_modules/soap/package.json ] || { \
+	  if command -v npm >/dev/null; then \
+	    (cd $(SOAP_NODE_DIR) && npm ci --no-audit --no-fund) || \
+	      echo "make test: npm ci in $(SOAP_NODE_DIR) failed; the node-soap e2e test will skip" >&2; \
+	  else echo "make test: npm is missing; the node-soap e2e test will skip" >&2; fi; }
 
 .PHONY: test
 test: build $(KUSTOMIZE) soap-clients
