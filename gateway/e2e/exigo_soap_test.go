@@ -99,6 +99,26 @@ func TestExigoSOAPWithPHP(t *testing.T) {
 	}
 }
 
+// An Abacus-side failure reaches a SOAP client as a soap:Server fault with
+// the REST form's readable message: the same script, through a gateway
+// whose ledger never answers.
+func TestExigoSOAPServerFaultWithPHP(t *testing.T) {
+	t.Parallel()
+	php := requirePHP(t)
+	gw := startGateway(t, "ABACUS_LEDGER_ADDR="+startFrozen(t), "ABACUS_READ_TIMEOUT=300ms")
+	tc := newTenant(t)
+	if id := createNative(t, basicAuth(tc.magentoUser, tc.magentoKey), `{"name":"One","status":"CUSTOMER_STATUS_ACTIVE","customer_key":"1"}`); id != 1 {
+		t.Fatalf("first customer has id %d, want 1", id)
+	}
+	got := runScript(t, php, "testdata/soap/exigo_client.php", gw+"/3.0/ExigoApi.asmx?WSDL", tc.exigoLogin, tc.exigoPassword, tc.company)
+	for _, name := range []string{"balances by id", "balances by key"} {
+		f, _ := got[name]["fault"].(map[string]any)
+		if code, _ := f["code"].(string); (code != "soap:Server" && code != "Server") || f["string"] != "Service temporarily unavailable. Try again later." {
+			t.Errorf("%s: answer %v, want a soap:Server fault \"Service temporarily unavailable. Try again later.\"", name, got[name])
+		}
+	}
+}
+
 // zeep, a second generated client with other prefixes (soap-env, ns0), runs
 // the same steps (testdata/soap/exigo_client_zeep.py).
 func TestExigoSOAPWithZeep(t *testing.T) {
