@@ -37,22 +37,11 @@ var soapOps = map[string]soapOp{
 
 // serveSOAP is ExigoApi.asmx: GET ?WSDL serves the WSDL, POST an envelope.
 func (h *Handler) serveSOAP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		if !wantsWSDL(r.URL.RawQuery) {
-			soapxml.WriteFault(w, soapxml.Client, "GET serves only the WSDL: "+soapPath+"?WSDL.")
-			return
-		}
+	env, wsdl := soapxml.ReadRequest(w, r)
+	if wsdl {
 		h.serveWSDL(w, r)
-		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		soapxml.WriteFault(w, soapxml.Client, "The requested resource does not support http method '"+r.Method+"'.")
-		return
-	}
-	env, err := soapxml.Parse(r.Body)
-	if err != nil {
-		soapxml.WriteFault(w, soapxml.Client, err.Error())
+	if env == nil {
 		return
 	}
 	op, ok := soapOps[env.Body.Local]
@@ -68,17 +57,6 @@ func (h *Handler) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op.serve(h, w, r.WithContext(ctx), env.Body)
-}
-
-// wantsWSDL reports whether the query is ?WSDL, in any case.
-func wantsWSDL(rawQuery string) bool {
-	for part := range strings.SplitSeq(rawQuery, "&") {
-		name, _, _ := strings.Cut(part, "=")
-		if strings.EqualFold(name, "wsdl") {
-			return true
-		}
-	}
-	return false
 }
 
 // soapCredential reads the ApiAuthentication header: LoginName, Company and

@@ -8,23 +8,9 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/soapxml"
 )
 
-// serveWSDL answers the WSDL with the endpoint's address: the gateway's
-// public URL when set (behind an ingress the request's host is not the one
-// clients use), else the request's own host.
+// serveWSDL answers the WSDL with the endpoint's address.
 func (h *Handler) serveWSDL(w http.ResponseWriter, r *http.Request) {
-	base := strings.TrimSuffix(h.publicURL, "/")
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
-	}
-	var addr strings.Builder
-	soapxml.Escape(&addr, base+"/3.0/ExigoApi.asmx")
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = fmt.Fprintf(w, wsdlTemplate, addr.String())
+	soapxml.WriteWSDL(w, r, wsdlTemplate, h.publicURL, "/3.0/ExigoApi.asmx")
 }
 
 // extendedFieldElements are Field1 … Field30 of UpdateCustomerExtendedRequest.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,10 +140,13 @@ func TestExigoSOAP(t *testing.T) {
 	}
 }
 
-// canonical drops the white space between elements, so that documents are
-// compared by meaning.
+// canonical drops the white space between elements and sorts attributes,
+// so that documents are compared by meaning.
 func canonical(e *soapxml.Element) *soapxml.Element {
-	out := &soapxml.Element{Space: e.Space, Local: e.Local, Nil: e.Nil, Text: e.Text}
+	out := &soapxml.Element{Space: e.Space, Local: e.Local, Nil: e.Nil, Text: e.Text,
+		Attrs: slices.SortedFunc(slices.Values(e.Attrs), func(a, b soapxml.Attr) int {
+			return strings.Compare(a.Space+" "+a.Local, b.Space+" "+b.Local)
+		})}
 	if len(e.Children) > 0 {
 		out.Text = strings.TrimSpace(e.Text)
 	}

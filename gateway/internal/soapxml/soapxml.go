@@ -37,6 +37,14 @@ type Element struct {
 	Nil          bool   // xsi:nil="true"
 	Text         string // the character data directly inside it
 	Children     []*Element
+	// Attrs are its attributes but the namespace declarations, in document
+	// order; values are as written (a QName value keeps its prefix).
+	Attrs []Attr
+}
+
+// Attr is one attribute of an Element.
+type Attr struct {
+	Space, Local, Value string
 }
 
 // Child is the first child named local in space, or nil.
@@ -79,18 +87,7 @@ func errorf(format string, args ...any) *Error { return &Error{msg: fmt.Sprintf(
 // Parse reads a SOAP 1.1 envelope of at most MaxBytes. Every error it
 // returns is an *Error, whose message says what is wrong.
 func Parse(r io.Reader) (*Envelope, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errorf("The request body is larger than %d bytes.", MaxBytes)
-		}
-		return nil, errorf("The request body could not be read.")
-	}
-	if len(raw) > MaxBytes {
-		return nil, errorf("The request body is larger than %d bytes.", MaxBytes)
-	}
-	root, err := parseTree(raw)
+	root, err := ParseDocument(r)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +114,23 @@ func Parse(r io.Reader) (*Envelope, error) {
 	}
 	env.Body = body.Children[0]
 	return env, nil
+}
+
+// ParseDocument reads any XML document of at most MaxBytes (a WSDL, say)
+// into a tree, with the refusals of Parse; every error is an *Error.
+func ParseDocument(r io.Reader) (*Element, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errorf("The request body is larger than %d bytes.", MaxBytes)
+		}
+		return nil, errorf("The request body could not be read.")
+	}
+	if len(raw) > MaxBytes {
+		return nil, errorf("The request body is larger than %d bytes.", MaxBytes)
+	}
+	return parseTree(raw)
 }
 
 // parseTree reads a whole document. encoding/xml expands no entity but the
@@ -152,10 +166,14 @@ func parseTree(raw []byte) (*Element, error) {
 			}
 			e := &Element{Space: t.Name.Space, Local: t.Name.Local}
 			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
+					continue
+				}
 				if a.Name.Space == XSINS && a.Name.Local == "nil" {
 					v := strings.TrimSpace(a.Value)
 					e.Nil = v == "true" || v == "1"
 				}
+				e.Attrs = append(e.Attrs, Attr{Space: a.Name.Space, Local: a.Name.Local, Value: a.Value})
 			}
 			switch {
 			case len(stack) > 0:
@@ -203,12 +221,18 @@ func WriteFault(w http.ResponseWriter, code, message string) {
 // WriteEnvelope answers body (XML text) inside a SOAP 1.1 envelope that
 // binds soap, xsi and xsd.
 func WriteEnvelope(w http.ResponseWriter, status int, body string) {
+	writeEnvelope(w, status, "", body)
+}
+
+// writeEnvelope is WriteEnvelope with more attributes (XML text) on the
+// Envelope element.
+func writeEnvelope(w http.ResponseWriter, status int, attrs, body string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+
-		`<soap:Envelope xmlns:soap="`+EnvelopeNS+`" xmlns:xsi="`+XSINS+`" xmlns:xsd="`+XSDNS+`">`+
+		`<soap:Envelope xmlns:soap="`+EnvelopeNS+`" xmlns:xsi="`+XSINS+`" xmlns:xsd="`+XSDNS+`"`+attrs+`>`+
 		`<soap:Body>`+body+`</soap:Body></soap:Envelope>`)
 }
 
