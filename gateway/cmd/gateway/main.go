@@ -35,6 +35,7 @@ type settings struct {
 	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
 	TrustedProxies    string        `env:"ABACUS_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs of proxies (an ingress) whose X-Forwarded-For names the client"`
 	PublicURL         string        `env:"ABACUS_PUBLIC_URL" flag:"public-url" help:"the gateway's external URL (scheme://host[:port]) that SOAP WSDLs give as the endpoint; empty: the request's host"`
+	MagentoWSI        bool          `env:"ABACUS_MAGENTO_WSI" flag:"magento-wsi" default:"false" help:"serve Magento's WS-I (document/literal) WSDL at /api/v2_soap/?wsdl, as Magento's WS-I Compliance setting does: true or false"`
 	Client            rpcclient.Config
 }
 
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string) error {
 		AuthFailureRefill: cfg.AuthFailureRefill,
 		TrustedProxies:    trusted,
 		PublicURL:         cfg.PublicURL,
+		MagentoWSI:        cfg.MagentoWSI,
 		Logger:            log,
 	})
 }

@@ -32,3 +32,14 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// ABACUS_MAGENTO_WSI is true or false; anything else stops the start with
+// an error naming it, rather than serving the WSDL the operator did not mean.
+func TestRunRefusesBadMagentoWSI(t *testing.T) {
+	t.Setenv("ABACUS_SERVICE_TOKEN", "x")
+	t.Setenv("ABACUS_MAGENTO_WSI", "yes")
+	err := run(context.Background(), []string{"-http-addr", "127.0.0.1:0", "-admin-addr", ""})
+	if err == nil || !strings.Contains(err.Error(), "ABACUS_MAGENTO_WSI") {
+		t.Fatalf("run = %v, want an error naming ABACUS_MAGENTO_WSI", err)
+	}
+}

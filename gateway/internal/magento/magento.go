@@ -4,6 +4,7 @@
 package magento
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -27,19 +28,33 @@ import (
 // case-sensitive, so it is matched exactly.
 const prefix = "/api/rest/"
 
-// Paths are the dialect's: everything under /api/rest/.
-func (*Handler) Paths() pathset.Set { return pathset.Set{Prefixes: []string{prefix}} }
+// Paths are the dialect's: everything under /api/rest/ and the SOAP
+// endpoints, exactly as written.
+func (*Handler) Paths() pathset.Set {
+	return pathset.Set{Exact: soapPaths, Prefixes: []string{prefix}}
+}
 
 // Handler is the Magento dialect.
 type Handler struct {
 	history historyv1.HistoryServiceClient
 	guard   *auth.Guard
 	log     *slog.Logger
+	soap    SOAPConfig
+}
+
+// SOAPConfig tunes the SOAP endpoints.
+type SOAPConfig struct {
+	// PublicURL is the gateway's external URL, the base of the WSDLs'
+	// addresses; empty means the request's host.
+	PublicURL string
+	// WSI makes /api/v2_soap/?wsdl serve the WS-I WSDL, as Magento's
+	// "WS-I Compliance" setting does.
+	WSI bool
 }
 
 // New returns the Magento dialect.
-func New(history historyv1.HistoryServiceClient, guard *auth.Guard, log *slog.Logger) *Handler {
-	return &Handler{history: history, guard: guard, log: log}
+func New(history historyv1.HistoryServiceClient, guard *auth.Guard, log *slog.Logger, soap SOAPConfig) *Handler {
+	return &Handler{history: history, guard: guard, log: log, soap: soap}
 }
 
 // Magento fault codes and messages.
@@ -94,6 +109,10 @@ type historyItem struct {
 
 // ServeHTTP routes, authenticates, then runs the method.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if ep, ok := soapEndpoints[r.URL.Path]; ok {
+		h.serveSOAP(w, r, ep)
+		return
+	}
 	customerID, ok := historyRoute(r.URL.Path)
 	if !ok {
 		h.WriteError(w, r, http.StatusNotFound, "Request does not match any route.")
@@ -111,15 +130,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, ok := historyRequest(customerID, r)
 	if !ok {
-		h.writeFault(w, r, http.StatusBadRequest, faultInvalid, msgInvalid)
+		h.writeFault(w, r, invalid.status, invalid.code, invalid.message)
 		return
 	}
+	items, f := h.storeCreditHistory(ctx, req)
+	if f != nil {
+		h.writeFault(w, r, f.status, f.code, f.message)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, items)
+}
+
+// failure is a failed operation, sorted once; each form renders it: the
+// JSON form as status and fault code, SOAP as the fault code (code 1 for
+// Abacus-side failures, status 5xx).
+type failure struct {
+	status  int // the JSON form's HTTP status
+	code    int // Magento's fault code
+	message string
+}
+
+var (
+	invalid   = &failure{http.StatusBadRequest, faultInvalid, msgInvalid}
+	noHistory = &failure{http.StatusNotFound, faultNoHistory, msgNoHistory}
+)
+
+// storeCreditHistory is the history operation of every form: the validated
+// request's pages read and rendered, newest first. No rows is fault 102.
+func (h *Handler) storeCreditHistory(ctx context.Context, req *historyv1.ListHistoryRequest) ([]historyItem, *failure) {
 	var items []historyItem
 	for page := 1; ; page++ {
 		resp, err := h.history.ListHistory(ctx, req)
 		if err != nil {
-			h.serviceError(w, r, err)
-			return
+			return nil, h.serviceFailure(ctx, err)
 		}
 		for _, e := range resp.GetEntries() {
 			items = append(items, render(e))
@@ -128,17 +171,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if page == maxPages {
-			h.log.WarnContext(r.Context(), "store-credit history cut at the page limit",
+			h.log.WarnContext(ctx, "store-credit history cut at the page limit",
 				"customer_id", req.GetCustomerId(), "rows", len(items))
 			break
 		}
 		req.PageToken = resp.GetNextPageToken()
 	}
 	if len(items) == 0 {
-		h.writeFault(w, r, http.StatusNotFound, faultNoHistory, msgNoHistory)
-		return
+		return nil, noHistory
 	}
-	h.writeJSON(w, r, http.StatusOK, items)
+	return items, nil
 }
 
 // historyRoute matches customers/{customerId}/storecredit/history and returns
@@ -165,15 +207,11 @@ func credential(r *http.Request) (*customerv1.AuthenticateRequest, error) {
 	}}, nil
 }
 
-// historyRequest validates the customer id and the optional website id,
-// named website_id (the REST form) or websiteId (the seed's own argument
-// name); both may be sent only with the same value.
+// historyRequest is the JSON form's request: the customer id of the path
+// and the optional website id, named website_id (the REST form) or
+// websiteId (the seed's own argument name); both may be sent only with the
+// same value.
 func historyRequest(customerID string, r *http.Request) (*historyv1.ListHistoryRequest, bool) {
-	id, ok := positiveInt(customerID, 1)
-	if !ok {
-		return nil, false
-	}
-	req := &historyv1.ListHistoryRequest{CustomerId: id, PageSize: 1000}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, false
@@ -187,9 +225,21 @@ func historyRequest(customerID string, r *http.Request) (*historyv1.ListHistoryR
 		return nil, false
 	}
 	if aliasPresent {
-		website, present = alias, true
+		website = alias
 	}
-	if present && website != "" {
+	return newHistoryRequest(customerID, website)
+}
+
+// newHistoryRequest validates the history arguments of every form: a
+// customer id of at least 1 and a website id of at least 0, or "" for any
+// website.
+func newHistoryRequest(customerID, website string) (*historyv1.ListHistoryRequest, bool) {
+	id, ok := positiveInt(customerID, 1)
+	if !ok {
+		return nil, false
+	}
+	req := &historyv1.ListHistoryRequest{CustomerId: id, PageSize: 1000}
+	if website != "" {
 		wid, ok := positiveInt(website, 0)
 		if !ok {
 			return nil, false
@@ -247,28 +297,38 @@ func fourDecimals(s string) string {
 	return d.StringFixed(4)
 }
 
-// serviceError renders a failed history call as Magento's faults.
-func (h *Handler) serviceError(w http.ResponseWriter, r *http.Request, err error) {
-	e := upstream.Sort(r.Context(), h.log, err)
+// serviceFailure sorts a failed history call into Magento's faults.
+func (h *Handler) serviceFailure(ctx context.Context, err error) *failure {
+	e := upstream.Sort(ctx, h.log, err)
 	switch e.Kind {
 	case upstream.Invalid:
-		h.writeFault(w, r, http.StatusBadRequest, faultInvalid, msgInvalid)
+		return invalid
 	case upstream.NotFound:
-		h.writeFault(w, r, http.StatusNotFound, faultNoHistory, msgNoHistory)
+		return noHistory
 	case upstream.Conflict, upstream.FailedPrecondition, upstream.Aborted:
-		h.WriteError(w, r, e.Kind.HTTPStatus(), e.Message())
+		return statusFailure(e.Kind.HTTPStatus(), e.Message())
 	case upstream.Unimplemented:
-		h.WriteError(w, r, http.StatusNotImplemented, "Not implemented yet.")
+		return statusFailure(http.StatusNotImplemented, "Not implemented yet.")
 	case upstream.Unavailable:
-		h.WriteError(w, r, http.StatusServiceUnavailable, msgUnavailable)
-	default:
-		h.WriteError(w, r, http.StatusInternalServerError, "Internal error.")
+		return statusFailure(http.StatusServiceUnavailable, msgUnavailable)
 	}
+	return statusFailure(http.StatusInternalServerError, "Internal error.")
+}
+
+// statusFailure is a failure outside the resource's own fault list, whose
+// code is the HTTP status, as Magento does.
+func statusFailure(httpStatus int, message string) *failure {
+	return &failure{httpStatus, httpStatus, message}
 }
 
 // WriteError answers with a fault whose code is the HTTP status, as Magento
-// does for faults outside a resource's own list.
+// does for faults outside a resource's own list; on a SOAP endpoint, with a
+// SOAP Fault.
 func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, message string) {
+	if _, ok := soapEndpoints[r.URL.Path]; ok {
+		writeEnvelopeError(w, httpStatus, message)
+		return
+	}
 	h.writeFault(w, r, httpStatus, httpStatus, message)
 }
 

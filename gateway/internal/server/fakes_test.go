@@ -83,6 +83,11 @@ func (fakeTenantAdmin) Authenticate(_ context.Context, req *customerv1.Authentic
 		if c.Magento.GetApiUser() == "mage" && c.Magento.GetApiKey() == "mage-key" {
 			tenant = "t-magento"
 		}
+	case *customerv1.AuthenticateRequest_MagentoSession:
+		if err := fakeMagentoSession(c.MagentoSession.GetSessionId()); err != nil {
+			return nil, err
+		}
+		tenant = "t-magento"
 	case *customerv1.AuthenticateRequest_Basic:
 		if c.Basic.GetUsername() == "mage" && c.Basic.GetPassword() == "mage-key" {
 			tenant = "t-magento"
@@ -147,7 +152,8 @@ func (fakeLedger) GetBalances(_ context.Context, req *ledgerv1.GetBalancesReques
 	return nil, status.Error(codes.NotFound, "customer has no balance")
 }
 
-// fakeHistory: customer 4 has two rows, 5 none, 6 is not implemented.
+// fakeHistory: customer 4 has two rows, 5 none, 6 is not implemented, 9
+// finds the history down.
 type fakeHistory struct {
 	historyv1.UnimplementedHistoryServiceServer
 }
@@ -169,6 +175,8 @@ func (fakeHistory) ListHistory(_ context.Context, req *historyv1.ListHistoryRequ
 		return &historyv1.ListHistoryResponse{}, nil
 	case 6:
 		return nil, status.Error(codes.Unimplemented, "not yet")
+	case 9:
+		return nil, status.Error(codes.Unavailable, "connection refused")
 	}
 	return nil, status.Error(codes.NotFound, "no such customer")
 }
@@ -215,9 +223,10 @@ type env struct {
 }
 
 type envOptions struct {
-	burst     int
-	now       func() time.Time
-	publicURL string
+	burst      int
+	now        func() time.Time
+	publicURL  string
+	magentoWSI bool
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -245,6 +254,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		AuthFailureRefill: 6 * time.Second,
 		Now:               o.now,
 		PublicURL:         o.publicURL,
+		MagentoWSI:        o.magentoWSI,
 	})
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)

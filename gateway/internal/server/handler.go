@@ -52,6 +52,8 @@ type HandlerConfig struct {
 	// PublicURL is the gateway's external URL (scheme://host[:port]), the
 	// address the SOAP WSDLs give; empty means the request's host.
 	PublicURL string
+	// MagentoWSI makes Magento's /api/v2_soap/?wsdl the WS-I WSDL.
+	MagentoWSI bool
 }
 
 // DefaultMaxBodyBytes is the request body limit.
@@ -141,7 +143,7 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 			{"native", nat},
 			{"exigo", exigo.New(exigo.Clients{Customer: customers, Ledger: ledger}, guard, log, cfg.PublicURL)},
 			{"igsend", igsend.New(ledger, guard, log)},
-			{"magento", magento.New(history, guard, log)},
+			{"magento", magento.New(history, guard, log, magento.SOAPConfig{PublicURL: cfg.PublicURL, WSI: cfg.MagentoWSI})},
 			{"manex", manex.New(customers, guard, log)},
 		},
 	}, nil

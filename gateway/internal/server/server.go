@@ -44,9 +44,10 @@ type Options struct {
 	AuthFailureRefill time.Duration
 	// TrustedProxies: see HandlerConfig.
 	TrustedProxies []netip.Prefix
-	// PublicURL: see HandlerConfig.
-	PublicURL string
-	Logger    *slog.Logger
+	// PublicURL and MagentoWSI: see HandlerConfig.
+	PublicURL  string
+	MagentoWSI bool
+	Logger     *slog.Logger
 	// Started, when set, is called with the bound API address once the
 	// gateway accepts connections.
 	Started func(addr net.Addr)
@@ -91,6 +92,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		AuthFailureRefill: opts.AuthFailureRefill,
 		TrustedProxies:    opts.TrustedProxies,
 		PublicURL:         opts.PublicURL,
+		MagentoWSI:        opts.MagentoWSI,
 		Metrics:           reg,
 	})
 	if err != nil {
