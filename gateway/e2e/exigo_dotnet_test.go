@@ -102,9 +102,7 @@ func TestExigoSOAPWithDotnet(t *testing.T) {
 		createNative(t, native, `{"name":"One","status":"CUSTOMER_STATUS_ACTIVE","customer_key":"1"}`)
 		post(t, native, 1, `{"currency":"USD","kind":"PAYMENT","amount":"100.00"}`)
 		got := mono(t, "seed", tc.exigoLogin, tc.exigoPassword, tc.company)
-		// The two operations word the same refusal differently, as their
-		// REST forms do (balances.go, extended.go).
-		want := "--- GetCustomerBalances\nError: Exactly one of customerID or customerKey is required.\n" +
+		want := "--- GetCustomerBalances\nError: Send customerID or customerKey, not both.\n" +
 			"--- UpdateCustomerExtended\nError: Send customerID or customerKey, not both.\n"
 		if got != want {
 			t.Errorf("seed samples printed\n%s\nwant\n%s", got, want)

@@ -201,7 +201,7 @@ func runSOAPClient(t *testing.T, interpreter, scriptPath string) map[string]map[
 
 	faults := map[string][2]string{
 		"unknown customer":   {"soap:Client", "No customer has customerID 99."},
-		"both identifiers":   {"soap:Client", "Exactly one of customerID or customerKey is required."},
+		"both identifiers":   {"soap:Client", "Send customerID or customerKey, not both."},
 		"neither identifier": {"soap:Client", "customerID or customerKey is required."},
 		"bad credential":     {"soap:Client", "Invalid login, company or password."},
 		"missing header":     {"soap:Client", "Invalid login, company or password."},

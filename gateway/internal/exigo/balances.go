@@ -22,10 +22,6 @@ type customerRef struct {
 	key string
 }
 
-// errBothOrNeither is the answer when a request names a customer by both
-// identifiers or by neither; Exigo refuses both.
-const errBothOrNeither = "Exactly one of customerID or customerKey is required."
-
 // parseCustomerID accepts Exigo's Int32 ids, which are positive.
 func parseCustomerID(text string) (int32, error) {
 	n, err := strconv.ParseInt(text, 10, 32)
@@ -46,8 +42,11 @@ func refFromQuery(q url.Values) (customerRef, error) {
 	if err != nil {
 		return customerRef{}, err
 	}
-	if (idText == "") == (key == "") {
-		return customerRef{}, clientError(errBothOrNeither)
+	switch {
+	case idText != "" && key != "":
+		return customerRef{}, clientError(errBothIDs)
+	case idText == "" && key == "":
+		return customerRef{}, clientError(errNeitherID)
 	}
 	if key != "" {
 		if problem := keyProblem(key); problem != "" {
