@@ -234,7 +234,8 @@ func TestRun(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	}
-	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK} {
+	// Profiles are served on the admin port only, never the public one.
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK, "/debug/pprof/": http.StatusNotFound} {
 		resp, err := http.Get("http://" + addr.String() + path)
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
