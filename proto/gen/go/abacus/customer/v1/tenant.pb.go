@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -1315,10 +1316,16 @@ func (x *BasicCredential) GetPassword() string {
 }
 
 type AuthenticateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	CredentialId  string                 `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
-	Kind          CredentialKind         `protobuf:"varint,3,opt,name=kind,proto3,enum=abacus.customer.v1.CredentialKind" json:"kind,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TenantId     string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CredentialId string                 `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	Kind         CredentialKind         `protobuf:"varint,3,opt,name=kind,proto3,enum=abacus.customer.v1.CredentialKind" json:"kind,omitempty"`
+	// How long a watcher of WatchCredentialChanges may answer the same
+	// credential from its cache without asking again, while it trusts its
+	// cache. Unset or zero: do not cache. For a Magento session it ends when
+	// the session's idle time is next due to be restarted, and never after
+	// the session would expire unused.
+	CacheFor      *durationpb.Duration `protobuf:"bytes,4,opt,name=cache_for,json=cacheFor,proto3" json:"cache_for,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1372,6 +1379,13 @@ func (x *AuthenticateResponse) GetKind() CredentialKind {
 		return x.Kind
 	}
 	return CredentialKind_CREDENTIAL_KIND_UNSPECIFIED
+}
+
+func (x *AuthenticateResponse) GetCacheFor() *durationpb.Duration {
+	if x != nil {
+		return x.CacheFor
+	}
+	return nil
 }
 
 type StartMagentoSessionRequest struct {
@@ -1559,11 +1573,212 @@ func (*EndMagentoSessionResponse) Descriptor() ([]byte, []int) {
 	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{25}
 }
 
+type WatchCredentialChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Names the watcher, the same across its reconnections: a UUID.
+	WatcherId string `protobuf:"bytes,1,opt,name=watcher_id,json=watcherId,proto3" json:"watcher_id,omitempty"`
+	// The seq through which the watcher has applied every change. Ignored in
+	// the first request of a stream: a new stream starts with an empty cache,
+	// which is as good as having applied every change there is.
+	AppliedSeq    int64 `protobuf:"varint,2,opt,name=applied_seq,json=appliedSeq,proto3" json:"applied_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCredentialChangesRequest) Reset() {
+	*x = WatchCredentialChangesRequest{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCredentialChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCredentialChangesRequest) ProtoMessage() {}
+
+func (x *WatchCredentialChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCredentialChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchCredentialChangesRequest) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *WatchCredentialChangesRequest) GetWatcherId() string {
+	if x != nil {
+		return x.WatcherId
+	}
+	return ""
+}
+
+func (x *WatchCredentialChangesRequest) GetAppliedSeq() int64 {
+	if x != nil {
+		return x.AppliedSeq
+	}
+	return 0
+}
+
+type WatchCredentialChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when this answers a request (an ack): the ack was recorded, and
+	// the changes after its seq follow. False for a nudge: a change has been
+	// made, so ack now.
+	Reply bool `protobuf:"varint,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	// The changes after the acked seq (or, in the first reply of a stream,
+	// none), in seq order, at most a bounded number.
+	Changes []*CredentialChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The newest change there was when the ack was recorded. A watcher that
+	// has applied every change through latest_seq may trust its cache for
+	// trust_for, counted from when it sent the ack; one that has not must
+	// ack again before it trusts its cache.
+	LatestSeq int64 `protobuf:"varint,3,opt,name=latest_seq,json=latestSeq,proto3" json:"latest_seq,omitempty"`
+	// How long after sending an ack the watcher may trust its cache on the
+	// strength of this reply: shorter than the time after which the customer
+	// service stops waiting for a silent watcher.
+	TrustFor      *durationpb.Duration `protobuf:"bytes,4,opt,name=trust_for,json=trustFor,proto3" json:"trust_for,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCredentialChangesResponse) Reset() {
+	*x = WatchCredentialChangesResponse{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCredentialChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCredentialChangesResponse) ProtoMessage() {}
+
+func (x *WatchCredentialChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCredentialChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchCredentialChangesResponse) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WatchCredentialChangesResponse) GetReply() bool {
+	if x != nil {
+		return x.Reply
+	}
+	return false
+}
+
+func (x *WatchCredentialChangesResponse) GetChanges() []*CredentialChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *WatchCredentialChangesResponse) GetLatestSeq() int64 {
+	if x != nil {
+		return x.LatestSeq
+	}
+	return 0
+}
+
+func (x *WatchCredentialChangesResponse) GetTrustFor() *durationpb.Duration {
+	if x != nil {
+		return x.TrustFor
+	}
+	return nil
+}
+
+// CredentialChange is one entry of the change log: a revoked credential or
+// an ended Magento session.
+type CredentialChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Set when a credential was revoked: every cached answer for it, and for
+	// its Magento sessions, is stale.
+	CredentialId string `protobuf:"bytes,2,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	// Set when a Magento session ended: the SHA-256 of its session id.
+	SessionHash   []byte `protobuf:"bytes,3,opt,name=session_hash,json=sessionHash,proto3" json:"session_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CredentialChange) Reset() {
+	*x = CredentialChange{}
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CredentialChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CredentialChange) ProtoMessage() {}
+
+func (x *CredentialChange) ProtoReflect() protoreflect.Message {
+	mi := &file_abacus_customer_v1_tenant_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CredentialChange.ProtoReflect.Descriptor instead.
+func (*CredentialChange) Descriptor() ([]byte, []int) {
+	return file_abacus_customer_v1_tenant_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CredentialChange) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CredentialChange) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *CredentialChange) GetSessionHash() []byte {
+	if x != nil {
+		return x.SessionHash
+	}
+	return nil
+}
+
 var File_abacus_customer_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x1fabacus/customer/v1/tenant.proto\x12\x12abacus.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x01\n" +
+	"\x1fabacus/customer/v1/tenant.proto\x12\x12abacus.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x01\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1653,11 +1868,12 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\tsessionId\"]\n" +
 	"\x0fBasicCredential\x12$\n" +
 	"\busername\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\busername\x12$\n" +
-	"\bpassword\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bpassword\"\x90\x01\n" +
+	"\bpassword\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bpassword\"\xc8\x01\n" +
 	"\x14AuthenticateResponse\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12#\n" +
 	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x126\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\".abacus.customer.v1.CredentialKindR\x04kind\"k\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\".abacus.customer.v1.CredentialKindR\x04kind\x126\n" +
+	"\tcache_for\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bcacheFor\"k\n" +
 	"\x1aStartMagentoSessionRequest\x12M\n" +
 	"\n" +
 	"credential\x18\x01 \x01(\v2%.abacus.customer.v1.MagentoCredentialB\x06\xbaH\x03\xc8\x01\x01R\n" +
@@ -1670,14 +1886,29 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\x18EndMagentoSessionRequest\x12&\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\tsessionId\"\x1b\n" +
-	"\x19EndMagentoSessionResponse*\xc9\x01\n" +
+	"\x19EndMagentoSessionResponse\"r\n" +
+	"\x1dWatchCredentialChangesRequest\x12'\n" +
+	"\n" +
+	"watcher_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\twatcherId\x12(\n" +
+	"\vapplied_seq\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"appliedSeq\"\xcd\x01\n" +
+	"\x1eWatchCredentialChangesResponse\x12\x14\n" +
+	"\x05reply\x18\x01 \x01(\bR\x05reply\x12>\n" +
+	"\achanges\x18\x02 \x03(\v2$.abacus.customer.v1.CredentialChangeR\achanges\x12\x1d\n" +
+	"\n" +
+	"latest_seq\x18\x03 \x01(\x03R\tlatestSeq\x126\n" +
+	"\ttrust_for\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\btrustFor\"l\n" +
+	"\x10CredentialChange\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12#\n" +
+	"\rcredential_id\x18\x02 \x01(\tR\fcredentialId\x12!\n" +
+	"\fsession_hash\x18\x03 \x01(\fR\vsessionHash*\xc9\x01\n" +
 	"\x0eCredentialKind\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CREDENTIAL_KIND_EXIGO\x10\x01\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_IGSEND_LIVE\x10\x02\x12\"\n" +
 	"\x1eCREDENTIAL_KIND_IGSEND_SANDBOX\x10\x03\x12\x19\n" +
 	"\x15CREDENTIAL_KIND_MANEX\x10\x04\x12\x1b\n" +
-	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xe1\a\n" +
+	"\x17CREDENTIAL_KIND_MAGENTO\x10\x052\xe7\b\n" +
 	"\x12TenantAdminService\x12a\n" +
 	"\fCreateTenant\x12'.abacus.customer.v1.CreateTenantRequest\x1a(.abacus.customer.v1.CreateTenantResponse\x12]\n" +
 	"\tGetTenant\x12$.abacus.customer.v1.GetTenantRequest\x1a%.abacus.customer.v1.GetTenantResponse\"\x03\x90\x02\x01\x12c\n" +
@@ -1687,7 +1918,8 @@ const file_abacus_customer_v1_tenant_proto_rawDesc = "" +
 	"\x10RevokeCredential\x12+.abacus.customer.v1.RevokeCredentialRequest\x1a,.abacus.customer.v1.RevokeCredentialResponse\x12f\n" +
 	"\fAuthenticate\x12'.abacus.customer.v1.AuthenticateRequest\x1a(.abacus.customer.v1.AuthenticateResponse\"\x03\x90\x02\x01\x12v\n" +
 	"\x13StartMagentoSession\x12..abacus.customer.v1.StartMagentoSessionRequest\x1a/.abacus.customer.v1.StartMagentoSessionResponse\x12u\n" +
-	"\x11EndMagentoSession\x12,.abacus.customer.v1.EndMagentoSessionRequest\x1a-.abacus.customer.v1.EndMagentoSessionResponse\"\x03\x90\x02\x02BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
+	"\x11EndMagentoSession\x12,.abacus.customer.v1.EndMagentoSessionRequest\x1a-.abacus.customer.v1.EndMagentoSessionResponse\"\x03\x90\x02\x02\x12\x83\x01\n" +
+	"\x16WatchCredentialChanges\x121.abacus.customer.v1.WatchCredentialChangesRequest\x1a2.abacus.customer.v1.WatchCredentialChangesResponse(\x010\x01BLZJgithub.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_abacus_customer_v1_tenant_proto_rawDescOnce sync.Once
@@ -1702,42 +1934,46 @@ func file_abacus_customer_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_abacus_customer_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_abacus_customer_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_abacus_customer_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_abacus_customer_v1_tenant_proto_goTypes = []any{
-	(CredentialKind)(0),                 // 0: abacus.customer.v1.CredentialKind
-	(*Tenant)(nil),                      // 1: abacus.customer.v1.Tenant
-	(*Credential)(nil),                  // 2: abacus.customer.v1.Credential
-	(*CreateTenantRequest)(nil),         // 3: abacus.customer.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),        // 4: abacus.customer.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),            // 5: abacus.customer.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),           // 6: abacus.customer.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),          // 7: abacus.customer.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),         // 8: abacus.customer.v1.ListTenantsResponse
-	(*CreateCredentialRequest)(nil),     // 9: abacus.customer.v1.CreateCredentialRequest
-	(*CreateCredentialResponse)(nil),    // 10: abacus.customer.v1.CreateCredentialResponse
-	(*ListCredentialsRequest)(nil),      // 11: abacus.customer.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil),     // 12: abacus.customer.v1.ListCredentialsResponse
-	(*RevokeCredentialRequest)(nil),     // 13: abacus.customer.v1.RevokeCredentialRequest
-	(*RevokeCredentialResponse)(nil),    // 14: abacus.customer.v1.RevokeCredentialResponse
-	(*AuthenticateRequest)(nil),         // 15: abacus.customer.v1.AuthenticateRequest
-	(*ExigoCredential)(nil),             // 16: abacus.customer.v1.ExigoCredential
-	(*IgsendCredential)(nil),            // 17: abacus.customer.v1.IgsendCredential
-	(*ManexCredential)(nil),             // 18: abacus.customer.v1.ManexCredential
-	(*MagentoCredential)(nil),           // 19: abacus.customer.v1.MagentoCredential
-	(*MagentoSession)(nil),              // 20: abacus.customer.v1.MagentoSession
-	(*BasicCredential)(nil),             // 21: abacus.customer.v1.BasicCredential
-	(*AuthenticateResponse)(nil),        // 22: abacus.customer.v1.AuthenticateResponse
-	(*StartMagentoSessionRequest)(nil),  // 23: abacus.customer.v1.StartMagentoSessionRequest
-	(*StartMagentoSessionResponse)(nil), // 24: abacus.customer.v1.StartMagentoSessionResponse
-	(*EndMagentoSessionRequest)(nil),    // 25: abacus.customer.v1.EndMagentoSessionRequest
-	(*EndMagentoSessionResponse)(nil),   // 26: abacus.customer.v1.EndMagentoSessionResponse
-	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
+	(CredentialKind)(0),                    // 0: abacus.customer.v1.CredentialKind
+	(*Tenant)(nil),                         // 1: abacus.customer.v1.Tenant
+	(*Credential)(nil),                     // 2: abacus.customer.v1.Credential
+	(*CreateTenantRequest)(nil),            // 3: abacus.customer.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),           // 4: abacus.customer.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),               // 5: abacus.customer.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),              // 6: abacus.customer.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),             // 7: abacus.customer.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),            // 8: abacus.customer.v1.ListTenantsResponse
+	(*CreateCredentialRequest)(nil),        // 9: abacus.customer.v1.CreateCredentialRequest
+	(*CreateCredentialResponse)(nil),       // 10: abacus.customer.v1.CreateCredentialResponse
+	(*ListCredentialsRequest)(nil),         // 11: abacus.customer.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil),        // 12: abacus.customer.v1.ListCredentialsResponse
+	(*RevokeCredentialRequest)(nil),        // 13: abacus.customer.v1.RevokeCredentialRequest
+	(*RevokeCredentialResponse)(nil),       // 14: abacus.customer.v1.RevokeCredentialResponse
+	(*AuthenticateRequest)(nil),            // 15: abacus.customer.v1.AuthenticateRequest
+	(*ExigoCredential)(nil),                // 16: abacus.customer.v1.ExigoCredential
+	(*IgsendCredential)(nil),               // 17: abacus.customer.v1.IgsendCredential
+	(*ManexCredential)(nil),                // 18: abacus.customer.v1.ManexCredential
+	(*MagentoCredential)(nil),              // 19: abacus.customer.v1.MagentoCredential
+	(*MagentoSession)(nil),                 // 20: abacus.customer.v1.MagentoSession
+	(*BasicCredential)(nil),                // 21: abacus.customer.v1.BasicCredential
+	(*AuthenticateResponse)(nil),           // 22: abacus.customer.v1.AuthenticateResponse
+	(*StartMagentoSessionRequest)(nil),     // 23: abacus.customer.v1.StartMagentoSessionRequest
+	(*StartMagentoSessionResponse)(nil),    // 24: abacus.customer.v1.StartMagentoSessionResponse
+	(*EndMagentoSessionRequest)(nil),       // 25: abacus.customer.v1.EndMagentoSessionRequest
+	(*EndMagentoSessionResponse)(nil),      // 26: abacus.customer.v1.EndMagentoSessionResponse
+	(*WatchCredentialChangesRequest)(nil),  // 27: abacus.customer.v1.WatchCredentialChangesRequest
+	(*WatchCredentialChangesResponse)(nil), // 28: abacus.customer.v1.WatchCredentialChangesResponse
+	(*CredentialChange)(nil),               // 29: abacus.customer.v1.CredentialChange
+	(*timestamppb.Timestamp)(nil),          // 30: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 31: google.protobuf.Duration
 }
 var file_abacus_customer_v1_tenant_proto_depIdxs = []int32{
-	27, // 0: abacus.customer.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	30, // 0: abacus.customer.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: abacus.customer.v1.Credential.kind:type_name -> abacus.customer.v1.CredentialKind
-	27, // 2: abacus.customer.v1.Credential.create_time:type_name -> google.protobuf.Timestamp
-	27, // 3: abacus.customer.v1.Credential.revoke_time:type_name -> google.protobuf.Timestamp
+	30, // 2: abacus.customer.v1.Credential.create_time:type_name -> google.protobuf.Timestamp
+	30, // 3: abacus.customer.v1.Credential.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: abacus.customer.v1.CreateTenantResponse.tenant:type_name -> abacus.customer.v1.Tenant
 	1,  // 5: abacus.customer.v1.GetTenantResponse.tenant:type_name -> abacus.customer.v1.Tenant
 	1,  // 6: abacus.customer.v1.ListTenantsResponse.tenants:type_name -> abacus.customer.v1.Tenant
@@ -1752,30 +1988,35 @@ var file_abacus_customer_v1_tenant_proto_depIdxs = []int32{
 	21, // 15: abacus.customer.v1.AuthenticateRequest.basic:type_name -> abacus.customer.v1.BasicCredential
 	20, // 16: abacus.customer.v1.AuthenticateRequest.magento_session:type_name -> abacus.customer.v1.MagentoSession
 	0,  // 17: abacus.customer.v1.AuthenticateResponse.kind:type_name -> abacus.customer.v1.CredentialKind
-	19, // 18: abacus.customer.v1.StartMagentoSessionRequest.credential:type_name -> abacus.customer.v1.MagentoCredential
-	3,  // 19: abacus.customer.v1.TenantAdminService.CreateTenant:input_type -> abacus.customer.v1.CreateTenantRequest
-	5,  // 20: abacus.customer.v1.TenantAdminService.GetTenant:input_type -> abacus.customer.v1.GetTenantRequest
-	7,  // 21: abacus.customer.v1.TenantAdminService.ListTenants:input_type -> abacus.customer.v1.ListTenantsRequest
-	9,  // 22: abacus.customer.v1.TenantAdminService.CreateCredential:input_type -> abacus.customer.v1.CreateCredentialRequest
-	11, // 23: abacus.customer.v1.TenantAdminService.ListCredentials:input_type -> abacus.customer.v1.ListCredentialsRequest
-	13, // 24: abacus.customer.v1.TenantAdminService.RevokeCredential:input_type -> abacus.customer.v1.RevokeCredentialRequest
-	15, // 25: abacus.customer.v1.TenantAdminService.Authenticate:input_type -> abacus.customer.v1.AuthenticateRequest
-	23, // 26: abacus.customer.v1.TenantAdminService.StartMagentoSession:input_type -> abacus.customer.v1.StartMagentoSessionRequest
-	25, // 27: abacus.customer.v1.TenantAdminService.EndMagentoSession:input_type -> abacus.customer.v1.EndMagentoSessionRequest
-	4,  // 28: abacus.customer.v1.TenantAdminService.CreateTenant:output_type -> abacus.customer.v1.CreateTenantResponse
-	6,  // 29: abacus.customer.v1.TenantAdminService.GetTenant:output_type -> abacus.customer.v1.GetTenantResponse
-	8,  // 30: abacus.customer.v1.TenantAdminService.ListTenants:output_type -> abacus.customer.v1.ListTenantsResponse
-	10, // 31: abacus.customer.v1.TenantAdminService.CreateCredential:output_type -> abacus.customer.v1.CreateCredentialResponse
-	12, // 32: abacus.customer.v1.TenantAdminService.ListCredentials:output_type -> abacus.customer.v1.ListCredentialsResponse
-	14, // 33: abacus.customer.v1.TenantAdminService.RevokeCredential:output_type -> abacus.customer.v1.RevokeCredentialResponse
-	22, // 34: abacus.customer.v1.TenantAdminService.Authenticate:output_type -> abacus.customer.v1.AuthenticateResponse
-	24, // 35: abacus.customer.v1.TenantAdminService.StartMagentoSession:output_type -> abacus.customer.v1.StartMagentoSessionResponse
-	26, // 36: abacus.customer.v1.TenantAdminService.EndMagentoSession:output_type -> abacus.customer.v1.EndMagentoSessionResponse
-	28, // [28:37] is the sub-list for method output_type
-	19, // [19:28] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	31, // 18: abacus.customer.v1.AuthenticateResponse.cache_for:type_name -> google.protobuf.Duration
+	19, // 19: abacus.customer.v1.StartMagentoSessionRequest.credential:type_name -> abacus.customer.v1.MagentoCredential
+	29, // 20: abacus.customer.v1.WatchCredentialChangesResponse.changes:type_name -> abacus.customer.v1.CredentialChange
+	31, // 21: abacus.customer.v1.WatchCredentialChangesResponse.trust_for:type_name -> google.protobuf.Duration
+	3,  // 22: abacus.customer.v1.TenantAdminService.CreateTenant:input_type -> abacus.customer.v1.CreateTenantRequest
+	5,  // 23: abacus.customer.v1.TenantAdminService.GetTenant:input_type -> abacus.customer.v1.GetTenantRequest
+	7,  // 24: abacus.customer.v1.TenantAdminService.ListTenants:input_type -> abacus.customer.v1.ListTenantsRequest
+	9,  // 25: abacus.customer.v1.TenantAdminService.CreateCredential:input_type -> abacus.customer.v1.CreateCredentialRequest
+	11, // 26: abacus.customer.v1.TenantAdminService.ListCredentials:input_type -> abacus.customer.v1.ListCredentialsRequest
+	13, // 27: abacus.customer.v1.TenantAdminService.RevokeCredential:input_type -> abacus.customer.v1.RevokeCredentialRequest
+	15, // 28: abacus.customer.v1.TenantAdminService.Authenticate:input_type -> abacus.customer.v1.AuthenticateRequest
+	23, // 29: abacus.customer.v1.TenantAdminService.StartMagentoSession:input_type -> abacus.customer.v1.StartMagentoSessionRequest
+	25, // 30: abacus.customer.v1.TenantAdminService.EndMagentoSession:input_type -> abacus.customer.v1.EndMagentoSessionRequest
+	27, // 31: abacus.customer.v1.TenantAdminService.WatchCredentialChanges:input_type -> abacus.customer.v1.WatchCredentialChangesRequest
+	4,  // 32: abacus.customer.v1.TenantAdminService.CreateTenant:output_type -> abacus.customer.v1.CreateTenantResponse
+	6,  // 33: abacus.customer.v1.TenantAdminService.GetTenant:output_type -> abacus.customer.v1.GetTenantResponse
+	8,  // 34: abacus.customer.v1.TenantAdminService.ListTenants:output_type -> abacus.customer.v1.ListTenantsResponse
+	10, // 35: abacus.customer.v1.TenantAdminService.CreateCredential:output_type -> abacus.customer.v1.CreateCredentialResponse
+	12, // 36: abacus.customer.v1.TenantAdminService.ListCredentials:output_type -> abacus.customer.v1.ListCredentialsResponse
+	14, // 37: abacus.customer.v1.TenantAdminService.RevokeCredential:output_type -> abacus.customer.v1.RevokeCredentialResponse
+	22, // 38: abacus.customer.v1.TenantAdminService.Authenticate:output_type -> abacus.customer.v1.AuthenticateResponse
+	24, // 39: abacus.customer.v1.TenantAdminService.StartMagentoSession:output_type -> abacus.customer.v1.StartMagentoSessionResponse
+	26, // 40: abacus.customer.v1.TenantAdminService.EndMagentoSession:output_type -> abacus.customer.v1.EndMagentoSessionResponse
+	28, // 41: abacus.customer.v1.TenantAdminService.WatchCredentialChanges:output_type -> abacus.customer.v1.WatchCredentialChangesResponse
+	32, // [32:42] is the sub-list for method output_type
+	22, // [22:32] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_abacus_customer_v1_tenant_proto_init() }
@@ -1797,7 +2038,7 @@ func file_abacus_customer_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_abacus_customer_v1_tenant_proto_rawDesc), len(file_abacus_customer_v1_tenant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

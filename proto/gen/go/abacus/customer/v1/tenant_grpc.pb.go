@@ -19,15 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TenantAdminService_CreateTenant_FullMethodName        = "/abacus.customer.v1.TenantAdminService/CreateTenant"
-	TenantAdminService_GetTenant_FullMethodName           = "/abacus.customer.v1.TenantAdminService/GetTenant"
-	TenantAdminService_ListTenants_FullMethodName         = "/abacus.customer.v1.TenantAdminService/ListTenants"
-	TenantAdminService_CreateCredential_FullMethodName    = "/abacus.customer.v1.TenantAdminService/CreateCredential"
-	TenantAdminService_ListCredentials_FullMethodName     = "/abacus.customer.v1.TenantAdminService/ListCredentials"
-	TenantAdminService_RevokeCredential_FullMethodName    = "/abacus.customer.v1.TenantAdminService/RevokeCredential"
-	TenantAdminService_Authenticate_FullMethodName        = "/abacus.customer.v1.TenantAdminService/Authenticate"
-	TenantAdminService_StartMagentoSession_FullMethodName = "/abacus.customer.v1.TenantAdminService/StartMagentoSession"
-	TenantAdminService_EndMagentoSession_FullMethodName   = "/abacus.customer.v1.TenantAdminService/EndMagentoSession"
+	TenantAdminService_CreateTenant_FullMethodName           = "/abacus.customer.v1.TenantAdminService/CreateTenant"
+	TenantAdminService_GetTenant_FullMethodName              = "/abacus.customer.v1.TenantAdminService/GetTenant"
+	TenantAdminService_ListTenants_FullMethodName            = "/abacus.customer.v1.TenantAdminService/ListTenants"
+	TenantAdminService_CreateCredential_FullMethodName       = "/abacus.customer.v1.TenantAdminService/CreateCredential"
+	TenantAdminService_ListCredentials_FullMethodName        = "/abacus.customer.v1.TenantAdminService/ListCredentials"
+	TenantAdminService_RevokeCredential_FullMethodName       = "/abacus.customer.v1.TenantAdminService/RevokeCredential"
+	TenantAdminService_Authenticate_FullMethodName           = "/abacus.customer.v1.TenantAdminService/Authenticate"
+	TenantAdminService_StartMagentoSession_FullMethodName    = "/abacus.customer.v1.TenantAdminService/StartMagentoSession"
+	TenantAdminService_EndMagentoSession_FullMethodName      = "/abacus.customer.v1.TenantAdminService/EndMagentoSession"
+	TenantAdminService_WatchCredentialChanges_FullMethodName = "/abacus.customer.v1.TenantAdminService/WatchCredentialChanges"
 )
 
 // TenantAdminServiceClient is the client API for TenantAdminService service.
@@ -65,6 +66,16 @@ type TenantAdminServiceClient interface {
 	// EndMagentoSession ends a session: Magento's endSession. Ending an
 	// unknown, expired or already ended session succeeds and changes nothing.
 	EndMagentoSession(ctx context.Context, in *EndMagentoSessionRequest, opts ...grpc.CallOption) (*EndMagentoSessionResponse, error)
+	// WatchCredentialChanges keeps a watcher (a gateway process) told of
+	// everything that makes a cached Authenticate answer stale: revoked
+	// credentials and ended Magento sessions. The watcher sends a request (an
+	// ack) at least every few hundred milliseconds and whenever it is nudged;
+	// each ack is recorded where every customer service replica sees it and
+	// answered with the changes after the acked seq. RevokeCredential and
+	// EndMagentoSession return only once every live watcher has acked their
+	// change, or once a watcher that has not could no longer trust its cache
+	// (see WatchCredentialChangesResponse.trust_for).
+	WatchCredentialChanges(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchCredentialChangesRequest, WatchCredentialChangesResponse], error)
 }
 
 type tenantAdminServiceClient struct {
@@ -165,6 +176,19 @@ func (c *tenantAdminServiceClient) EndMagentoSession(ctx context.Context, in *En
 	return out, nil
 }
 
+func (c *tenantAdminServiceClient) WatchCredentialChanges(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchCredentialChangesRequest, WatchCredentialChangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TenantAdminService_ServiceDesc.Streams[0], TenantAdminService_WatchCredentialChanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchCredentialChangesRequest, WatchCredentialChangesResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TenantAdminService_WatchCredentialChangesClient = grpc.BidiStreamingClient[WatchCredentialChangesRequest, WatchCredentialChangesResponse]
+
 // TenantAdminServiceServer is the server API for TenantAdminService service.
 // All implementations must embed UnimplementedTenantAdminServiceServer
 // for forward compatibility.
@@ -200,6 +224,16 @@ type TenantAdminServiceServer interface {
 	// EndMagentoSession ends a session: Magento's endSession. Ending an
 	// unknown, expired or already ended session succeeds and changes nothing.
 	EndMagentoSession(context.Context, *EndMagentoSessionRequest) (*EndMagentoSessionResponse, error)
+	// WatchCredentialChanges keeps a watcher (a gateway process) told of
+	// everything that makes a cached Authenticate answer stale: revoked
+	// credentials and ended Magento sessions. The watcher sends a request (an
+	// ack) at least every few hundred milliseconds and whenever it is nudged;
+	// each ack is recorded where every customer service replica sees it and
+	// answered with the changes after the acked seq. RevokeCredential and
+	// EndMagentoSession return only once every live watcher has acked their
+	// change, or once a watcher that has not could no longer trust its cache
+	// (see WatchCredentialChangesResponse.trust_for).
+	WatchCredentialChanges(grpc.BidiStreamingServer[WatchCredentialChangesRequest, WatchCredentialChangesResponse]) error
 	mustEmbedUnimplementedTenantAdminServiceServer()
 }
 
@@ -236,6 +270,9 @@ func (UnimplementedTenantAdminServiceServer) StartMagentoSession(context.Context
 }
 func (UnimplementedTenantAdminServiceServer) EndMagentoSession(context.Context, *EndMagentoSessionRequest) (*EndMagentoSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EndMagentoSession not implemented")
+}
+func (UnimplementedTenantAdminServiceServer) WatchCredentialChanges(grpc.BidiStreamingServer[WatchCredentialChangesRequest, WatchCredentialChangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchCredentialChanges not implemented")
 }
 func (UnimplementedTenantAdminServiceServer) mustEmbedUnimplementedTenantAdminServiceServer() {}
 func (UnimplementedTenantAdminServiceServer) testEmbeddedByValue()                            {}
@@ -420,6 +457,13 @@ func _TenantAdminService_EndMagentoSession_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TenantAdminService_WatchCredentialChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(TenantAdminServiceServer).WatchCredentialChanges(&grpc.GenericServerStream[WatchCredentialChangesRequest, WatchCredentialChangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TenantAdminService_WatchCredentialChangesServer = grpc.BidiStreamingServer[WatchCredentialChangesRequest, WatchCredentialChangesResponse]
+
 // TenantAdminService_ServiceDesc is the grpc.ServiceDesc for TenantAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -464,6 +508,13 @@ var TenantAdminService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _TenantAdminService_EndMagentoSession_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchCredentialChanges",
+			Handler:       _TenantAdminService_WatchCredentialChanges_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "abacus/customer/v1/tenant.proto",
 }
