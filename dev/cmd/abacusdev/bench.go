@@ -28,6 +28,9 @@ var benchmarks = map[string]func(ctx context.Context, args []string) error{}
 // runBench is `abacusdev bench [NAME ...]`: with no name it runs them all,
 // in name order.
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == bareServerCmd {
+		return serveBare(ctx, args[1:])
+	}
 	names := args
 	if len(names) == 0 || strings.HasPrefix(names[0], "-") {
 		for n := range benchmarks {

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,15 +30,23 @@ import (
 func init() { benchmarks["ledger"] = benchLedger }
 
 // benchLedger puts Abacus side by side with pgbench running the SQL of the
-// same work on the same PostgreSQL: postings over many customers and over
-// one hot customer, and balance reads.
+// same work on the same PostgreSQL — postings over many customers and over
+// one hot customer, and balance reads — and every read route of the four
+// dialects and /v1 beside a bare HTTP server answering one point select,
+// at -clients and again at -clients-high.
 func benchLedger(ctx context.Context, args []string) error {
-	var customers int
+	var customers, high int
+	var profileDir string
 	f, err := parseBenchFlags("ledger", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&profileDir, "profile", "", "write the gateway's CPU profile of each read route into this directory")
 		fs.IntVar(&customers, "customers", 10000, "customers the uniform postings and the reads spread over")
+		fs.IntVar(&high, "clients-high", 128, "the second concurrency every workload runs at (0: only -clients)")
 	})
 	if err != nil {
 		return err
+	}
+	if customers < 2 || f.clients < 1 || high < 0 {
+		return fmt.Errorf("-customers must be at least 2, -clients at least 1, -clients-high at least 0")
 	}
 	pgbench, err := findPgbench()
 	if err != nil {
@@ -48,11 +59,12 @@ func benchLedger(ctx context.Context, args []string) error {
 	defer stop()
 	s := env.stack
 
-	fmt.Fprintf(os.Stderr, "--> creating %d customers\n", customers)
-	if _, err := env.createCustomers(ctx, customers, 16); err != nil {
+	say("creating %d customers", customers)
+	targets, err := env.createCustomers(ctx, customers, 16)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "--> preparing the pgbench tables")
+	say("preparing the pgbench tables")
 	if err := preparePgbench(ctx, s.dbURL, customers); err != nil {
 		return err
 	}
@@ -61,13 +73,115 @@ func benchLedger(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	bare, err := startBare(ctx, s.dbURL)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	say("bare reference server at %s (pid %d)", bare.url, bare.pid)
+
+	ledger := ledgerv1.NewLedgerServiceClient(env.conns["ledger"])
+	// Steady state, as pgbench has it: every customer has a balance row
+	// and is known to the ledger's customer cache; each also gets one
+	// store-credit row, which the Magento history reads.
+	say("warming up: one payment and one store credit per customer")
+	var next atomic.Int64
+	warm := closedLoop(env.tenantCtx(ctx), 16, time.Hour, func(ctx context.Context, _, _ int) error {
+		i := next.Add(1)
+		if i > int64(customers) {
+			return errSeedDone
+		}
+		_, err := ledger.BatchPostEntries(ctx, &ledgerv1.BatchPostEntriesRequest{
+			IdempotencyKey: fmt.Sprintf("bench-warm-%d", i),
+			Postings: []*ledgerv1.Posting{
+				{CustomerId: int32(i), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
+				{CustomerId: int32(i), Currency: "USD", WebsiteId: 1, Kind: "STORE_CREDIT", Action: 2, Amount: "50.00", Comment: "gift card"},
+			},
+		})
+		return err
+	}, stopOn(errSeedDone))
+	if warm.errors > 0 {
+		return fmt.Errorf("warm-up: %v", warm.firstError)
+	}
+
+	levels := []int{f.clients}
+	if high > 0 && high != f.clients {
+		levels = append(levels, high)
+	}
+	var tables []func()
+	failed := 0
+	for _, clients := range levels {
+		lv := ledgerLevel{env: env, bare: bare, pgbench: pgbench, dir: dir, customers: customers,
+			targets: targets[1:], clients: clients, d: f.duration, profileDir: profileDir}
+		out, err := lv.run(ctx)
+		if err != nil {
+			return err
+		}
+		tables = append(tables, out.print)
+		failed += out.readErrors
+	}
+	for _, t := range tables {
+		t()
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d reads failed or answered other than the expected success", failed)
+	}
+	return nil
+}
+
+// ledgerLevel is one concurrency of the ledger benchmark.
+type ledgerLevel struct {
+	env       *benchEnv
+	bare      *bareServer
+	pgbench   string
+	dir       string
+	customers int
+	targets   customerBenchTargets // the reads' customers: all but the hot one
+	clients   int
+	d         time.Duration
+	// profileDir, when set, receives the gateway's CPU profile of each
+	// read route.
+	profileDir string
+}
+
+// levelResult is what one concurrency printed, deferred so that the tables
+// of every level come together after the progress lines.
+type levelResult struct {
+	print      func()
+	readErrors int
+}
+
+// postingTargets are the issue's targets for postings, by concurrency: the
+// ratio to pgbench running the same SQL, and p99.
+func postingTargets(clients int) (uniform, hot float64, p99 time.Duration) {
+	if clients >= 128 {
+		return 2, 15, 50 * time.Millisecond
+	}
+	return 0.8, 3, 25 * time.Millisecond
+}
+
+// readTarget is the share of the bare server's rate every read route must
+// reach; readP99 applies at 16 clients.
+const (
+	readTarget = 0.6
+	readP99    = 10 * time.Millisecond
+)
+
+func (lv ledgerLevel) run(ctx context.Context) (levelResult, error) {
+	s := lv.env.stack
+	load := "unknown"
+	if raw, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
 	pg := func(name, script string) (float64, error) {
-		path := filepath.Join(dir, name+".sql")
+		path := filepath.Join(lv.dir, name+".sql")
 		if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 			return 0, err
 		}
-		fmt.Fprintf(os.Stderr, "--> pgbench %s (%d clients, %s)\n", name, f.clients, f.duration)
-		return runPgbench(ctx, pgbench, s.dbURL, path, f.clients, f.duration)
+		say("pgbench %s (%d clients, %s)", name, lv.clients, lv.d)
+		return runPgbench(ctx, lv.pgbench, s.dbURL, path, lv.clients, lv.d)
 	}
 	postSQL := func(cid string) string {
 		return cid + `
@@ -77,126 +191,202 @@ UPDATE pgbench_ledger.balances SET balance = balance + 1.25 WHERE customer_id = 
 END;
 `
 	}
-	pgUniform, err := pg("post-uniform", postSQL(fmt.Sprintf(`\set cid random(1, %d)`, customers)))
+	pgUniform, err := pg("post-uniform", postSQL(fmt.Sprintf(`\set cid random(1, %d)`, lv.customers)))
 	if err != nil {
-		return err
+		return levelResult{}, err
 	}
 	pgHot, err := pg("post-hot", postSQL(`\set cid 1`))
 	if err != nil {
-		return err
+		return levelResult{}, err
 	}
 	pgRead, err := pg("select-only", fmt.Sprintf(`\set cid random(1, %d)
 SELECT balance FROM pgbench_ledger.balances WHERE customer_id = :cid AND currency = 'USD';
-`, customers))
+`, lv.customers))
 	if err != nil {
-		return err
+		return levelResult{}, err
 	}
 
-	ledger := ledgerv1.NewLedgerServiceClient(env.conns["ledger"])
-	hist := historyv1.NewHistoryServiceClient(env.conns["history"])
+	ledger := ledgerv1.NewLedgerServiceClient(lv.env.conns["ledger"])
+	hist := historyv1.NewHistoryServiceClient(lv.env.conns["history"])
 	var notes []string
 	post := func(phase string, pick func() int32) (loadResult, error) {
+		say("Abacus postings, %s (%d clients, %s)", phase, lv.clients, lv.d)
 		before, err := sampleCounters(ctx, s)
 		if err != nil {
 			return loadResult{}, err
 		}
-		cpu0 := sampleCPU(s)
-		lag := sampleLag(env.tenantCtx(ctx), hist)
-		res := closedLoop(env.tenantCtx(ctx), f.clients, f.duration, func(ctx context.Context, w, i int) error {
+		cpu0 := sampleProcs(s, nil)
+		lag := sampleLag(lv.env.tenantCtx(ctx), hist)
+		res := closedLoop(lv.env.tenantCtx(ctx), lv.clients, lv.d, func(ctx context.Context, w, i int) error {
 			_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
 				Posting:        &ledgerv1.Posting{CustomerId: pick(), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
-				IdempotencyKey: fmt.Sprintf("bench-%s-%d-%d", phase, w, i),
+				IdempotencyKey: fmt.Sprintf("bench-%s-%d-%d-%d", phase, lv.clients, w, i),
 			})
 			return err
 		})
 		lagP50, lagP99, lagN := lag()
-		cpu1 := sampleCPU(s)
+		cpu := cpuDelta(cpu0, sampleProcs(s, nil))
 		after, err := sampleCounters(ctx, s)
 		if err != nil {
 			return loadResult{}, err
 		}
 		tx, posts, syncs := after.transactions-before.transactions, after.postings-before.postings, after.walSyncs-before.walSyncs
-		notes = append(notes, fmt.Sprintf("%s: %.0f postings per transaction, %.0f WAL fsyncs/s (server-wide)",
-			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds()))
-		notes = append(notes, fmt.Sprintf("  history projection lag under this load: p50 %.1f ms, p99 %.1f ms "+
-			"(GetLag.time_behind, the age of the oldest committed entry not yet applied; %d samples)",
+		notes = append(notes, fmt.Sprintf("%s postings: %.0f per transaction, %.0f WAL fsyncs/s (server-wide); history lag p50 %.1f ms, p99 %.1f ms (%d samples)",
+			phase, float64(posts)/max(float64(tx), 1), float64(syncs)/res.elapsed.Seconds(),
 			float64(lagP50.Microseconds())/1000, float64(lagP99.Microseconds())/1000, lagN))
-		notes = append(notes, "  "+perOp(cpu0, cpu1, res.ops, "posting")+
-			fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpu0, cpu1, res.elapsed)))
+		notes = append(notes, "  "+perOp(cpuSample{}, cpu, res.ops, "posting")+
+			fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpuSample{}, cpu, res.elapsed)))
 		return res, nil
 	}
-	// Steady state, as pgbench has it: every customer has a balance row
-	// and is known to the ledger's customer cache.
-	fmt.Fprintf(os.Stderr, "--> warming up: one posting per customer\n")
-	var next atomic.Int64
-	warm := closedLoop(env.tenantCtx(ctx), f.clients, time.Hour, func(ctx context.Context, _, _ int) error {
-		i := next.Add(1)
-		if i > int64(customers) {
-			return errSeedDone
-		}
-		_, err := ledger.PostEntry(ctx, &ledgerv1.PostEntryRequest{
-			Posting:        &ledgerv1.Posting{CustomerId: int32(i), Currency: "USD", Kind: "PAYMENT", Amount: "1.25"},
-			IdempotencyKey: fmt.Sprintf("bench-warm-%d", i),
-		})
-		return err
-	}, stopOn(errSeedDone))
-	if warm.errors > 0 {
-		return fmt.Errorf("warm-up: %v", warm.firstError)
-	}
-	fmt.Fprintf(os.Stderr, "--> Abacus postings over %d customers (%d clients, %s)\n", customers, f.clients, f.duration)
-	abUniform, err := post("uniform", func() int32 { return rand.Int32N(int32(customers)) + 1 })
+	abUniform, err := post("uniform", func() int32 { return rand.Int32N(int32(lv.customers)) + 1 })
 	if err != nil {
-		return err
+		return levelResult{}, err
 	}
-	fmt.Fprintf(os.Stderr, "--> Abacus postings to one hot customer (%d clients, %s)\n", f.clients, f.duration)
 	abHot, err := post("hot", func() int32 { return 1 })
 	if err != nil {
-		return err
+		return levelResult{}, err
 	}
 
-	fmt.Fprintf(os.Stderr, "--> Abacus balance reads through the gateway's Exigo route (%d clients, %s)\n", f.clients, f.duration)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: f.clients * 2}}
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(env.demo.Exigo.Login+"@"+env.demo.Exigo.Company+":"+env.demo.Exigo.Password))
-	var unexpected atomic.Int64
-	cpu0 := sampleCPU(s)
-	abRead := closedLoop(ctx, f.clients, f.duration, func(ctx context.Context, _, _ int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
-			s.gateway+"/3.0/customers/balances?customerID="+strconv.Itoa(rand.IntN(customers)+1), nil)
-		req.Header.Set("Authorization", auth)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns: lv.clients, MaxIdleConnsPerHost: lv.clients, IdleConnTimeout: time.Minute,
+	}}
+	defer client.CloseIdleConnections()
+	extra := map[string]int{"bare server": lv.bare.pid}
+	type measured struct {
+		route benchRoute
+		res   loadResult
+	}
+	var reads []measured
+	for _, r := range readRoutes(lv.env, lv.bare, client, lv.targets) {
+		say("%s (%d clients, %s)", r.name, lv.clients, lv.d)
+		var profiled func() error
+		if lv.profileDir != "" && r.name != reads0 {
+			profiled = profileGateway(ctx, s, lv.d, filepath.Join(lv.profileDir, fmt.Sprintf("gateway-%d-%s.pprof", lv.clients, fileSafe(r.name))))
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			unexpected.Add(1)
-			return fmt.Errorf("%w: HTTP %d", errUnexpected, resp.StatusCode)
+		cpu0 := sampleProcs(s, extra)
+		res := closedLoop(ctx, lv.clients, lv.d, r.op)
+		cpu := cpuDelta(cpu0, sampleProcs(s, extra))
+		if ctx.Err() != nil {
+			return levelResult{}, ctx.Err()
 		}
-		return nil
-	})
+		say("  %s", res)
+		if profiled != nil {
+			if err := profiled(); err != nil {
+				return levelResult{}, err
+			}
+		}
+		reads = append(reads, measured{r, res})
+		notes = append(notes, r.name+": "+perOp(cpuSample{}, cpu, res.ops, "read")+
+			fmt.Sprintf("; machine %.0f%% busy", busy(cpuSample{}, cpu, res.elapsed)))
+		if res.errors > 0 {
+			notes = append(notes, fmt.Sprintf("  %d errors, first: %v", res.errors, res.firstError))
+		}
+	}
 
-	cpu1 := sampleCPU(s)
-	notes = append(notes, "reads: "+perOp(cpu0, cpu1, abRead.ops, "read")+
-		fmt.Sprintf("; machine: %d cores, %.0f%% busy", runtime.NumCPU(), busy(cpu0, cpu1, abRead.elapsed)))
-	ratio := func(a, b float64) string { return fmt.Sprintf("%.2f×", a/b) }
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
-	printTable(fmt.Sprintf("Ledger benchmark: %d clients, %s per run, one PostgreSQL (fsync on)", f.clients, f.duration),
-		[]string{"workload", "Abacus/s", "p50", "p99", "errors", "pgbench TPS", "ratio", "target"},
-		[][]string{
-			{fmt.Sprintf("postings, %d customers (gRPC)", customers), fmt.Sprintf("%.0f", abUniform.perSecond()), ms(abUniform.p50), ms(abUniform.p99), strconv.Itoa(abUniform.errors), fmt.Sprintf("%.0f", pgUniform), ratio(abUniform.perSecond(), pgUniform), "≥ 2×, p99 ≤ 25 ms"},
-			{"postings, 1 hot customer (gRPC)", fmt.Sprintf("%.0f", abHot.perSecond()), ms(abHot.p50), ms(abHot.p99), strconv.Itoa(abHot.errors), fmt.Sprintf("%.0f", pgHot), ratio(abHot.perSecond(), pgHot), "≥ 10×, p99 ≤ 25 ms"},
-			{"balance reads (gateway, Exigo)", fmt.Sprintf("%.0f", abRead.perSecond()), ms(abRead.p50), ms(abRead.p99), strconv.Itoa(abRead.errors), fmt.Sprintf("%.0f", pgRead), ratio(abRead.perSecond(), pgRead), "≥ 0.5× select-only"},
-		})
-	for _, n := range notes {
-		fmt.Println("  " + n)
-	}
-	for name, r := range map[string]loadResult{"uniform postings": abUniform, "hot postings": abHot, "balance reads": abRead} {
-		if r.firstError != nil {
-			fmt.Printf("  first error of %s: %v\n", name, r.firstError)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+	ratio := func(a, b float64) string {
+		if b <= 0 {
+			return "-"
 		}
+		// Cut, not rounded, to two places, so a miss never prints as a hit.
+		return fmt.Sprintf("%.2f×", math.Floor(a/b*100)/100)
 	}
-	return nil
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	uT, hT, pT := postingTargets(lv.clients)
+	row := func(name string, r loadResult, ref float64, vsPg, vsBare, target string) []string {
+		return []string{name, fmt.Sprintf("%.0f", r.perSecond()), ms(r.p50), ms(r.p99), strconv.Itoa(r.errors), fmt.Sprintf("%.0f", ref), vsPg, vsBare, target}
+	}
+	postRow := func(name string, r loadResult, ref, want float64) []string {
+		ok := r.perSecond() >= want*ref && r.p99 <= pT && r.errors == 0
+		return row(name, r, ref, ratio(r.perSecond(), ref), "", fmt.Sprintf("≥ %g×, p99 ≤ %s: %s", want, pT, verdict(ok)))
+	}
+	rows := [][]string{
+		postRow(fmt.Sprintf("postings, %d customers (gRPC)", lv.customers), abUniform, pgUniform, uT),
+		postRow("postings, 1 hot customer (gRPC)", abHot, pgHot, hT),
+	}
+	bareRate := reads[0].res.perSecond()
+	readErrors := 0
+	for i, m := range reads {
+		r := m.res
+		readErrors += r.errors
+		if i == 0 {
+			rows = append(rows, row(m.route.name, r, pgRead, ratio(r.perSecond(), pgRead), "1.00×", "the reference"))
+			continue
+		}
+		ok := r.perSecond() >= readTarget*bareRate && r.errors == 0
+		target := fmt.Sprintf("≥ %g× bare", readTarget)
+		if lv.clients < 128 {
+			ok = ok && r.p99 <= readP99
+			target += fmt.Sprintf(", p99 ≤ %s", readP99)
+		}
+		rows = append(rows, row(m.route.name, r, pgRead, ratio(r.perSecond(), pgRead), ratio(r.perSecond(), bareRate), target+": "+verdict(ok)))
+	}
+	title := fmt.Sprintf("Ledger and reads: %d clients, %s per run, %d customers, one PostgreSQL (fsync on); %d CPUs, everything on this machine; load average %s at the start",
+		lv.clients, lv.d, lv.customers, runtime.NumCPU(), load)
+	return levelResult{readErrors: readErrors, print: func() {
+		printTable(title, []string{"workload", "ops/s", "p50 ms", "p99 ms", "errors", "pgbench TPS", "× pgbench", "× bare", "target"}, rows)
+		for _, n := range notes {
+			fmt.Println("  " + n)
+		}
+	}}, nil
+}
+
+// reads0 is the bare reference's route name.
+const reads0 = "bare net/http + pgx point select"
+
+// readRoutes are the balance and history reads of every dialect, each
+// checked to be the expected success, after the bare reference.
+func readRoutes(env *benchEnv, bare *bareServer, client *http.Client, targets customerBenchTargets) []benchRoute {
+	d := env.demo
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	exigo := basic(d.Exigo.Login+"@"+d.Exigo.Company, d.Exigo.Password)
+	igsend := basic(d.Igsend.Live.Public, d.Igsend.Live.Private)
+	magento := basic(d.Magento.APIUser, d.Magento.APIKey)
+	gw := env.stack.gateway
+	get := func(name, auth string, at func(t customerBenchTarget) string, want func(t customerBenchTarget) []string) benchRoute {
+		return benchRoute{name, func(ctx context.Context, w, i int) error {
+			t := targets.pick(w, i)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, at(t), nil)
+			if err != nil {
+				return err
+			}
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			return expectOK(client.Do(req))(want(t)...)
+		}}
+	}
+	id := func(t customerBenchTarget) string { return strconv.Itoa(int(t.id)) }
+	manexURL := gw + "/API/Customer/Get/" + url.PathEscape(d.Manex.APIKey) + "?CustNumOrName="
+	return []benchRoute{
+		get(reads0, "",
+			func(t customerBenchTarget) string { return bare.url + "/balance?customerID=" + id(t) },
+			func(customerBenchTarget) []string { return []string{`"balance":"`} }),
+		get("Exigo GET /3.0/customers/balances", exigo,
+			func(t customerBenchTarget) string { return gw + "/3.0/customers/balances?customerID=" + id(t) },
+			func(customerBenchTarget) []string { return []string{`"currencyCode":"USD"`} }),
+		get("igsend GET /services/clientbalance/", igsend,
+			func(t customerBenchTarget) string { return gw + "/services/clientbalance/?ClientID=" + id(t) },
+			func(customerBenchTarget) []string { return []string{`"MessageID":10010`} }),
+		get("MANEX GET /API/Customer/Get/{key}", "",
+			func(t customerBenchTarget) string { return manexURL + t.number },
+			func(t customerBenchTarget) []string { return []string{`"Code":200`, `"CUSTNO":"` + t.number + `"`} }),
+		get("Magento JSON storecredit/history", magento,
+			func(t customerBenchTarget) string {
+				return gw + "/api/rest/customers/" + id(t) + "/storecredit/history"
+			},
+			func(customerBenchTarget) []string { return []string{`"history_id":"`, `"additional_info":"gift card"`} }),
+		get("native GET /v1/customers/{id}/balances", exigo,
+			func(t customerBenchTarget) string { return gw + "/v1/customers/" + id(t) + "/balances" },
+			func(customerBenchTarget) []string { return []string{`"USD"`} }),
+	}
 }
 
 // sampleLag asks the history for the tenant's lag every 25 ms until the

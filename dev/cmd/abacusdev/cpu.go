@@ -29,6 +29,12 @@ func sampleCPU(s *stack) cpuSample {
 	if t, err := procCPU(os.Getpid()); err == nil {
 		out["bench client"] = t
 	}
+	eachPostgres(func(_ int, t float64) { out["postgres"] += t })
+	return out
+}
+
+// eachPostgres calls f with the pid and CPU time of every postgres process.
+func eachPostgres(f func(pid int, t float64)) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		comm, err := os.ReadFile(filepath.Join(d, "comm"))
@@ -37,10 +43,9 @@ func sampleCPU(s *stack) cpuSample {
 		}
 		pid, _ := strconv.Atoi(filepath.Base(d))
 		if t, err := procCPU(pid); err == nil {
-			out["postgres"] += t
+			f(pid, t)
 		}
 	}
-	return out
 }
 
 // procCPU is a process's utime + stime in seconds (fields 14 and 15 of
