@@ -85,6 +85,10 @@ const (
 // faultstring, as PHP's SoapServer answers such requests; what an operation
 // refuses gets Magento's numeric codes.
 func (h *Handler) serveSOAP(w http.ResponseWriter, r *http.Request, ep endpoint) {
+	if wantsEncodingSchema(r) {
+		serveEncodingSchema(w)
+		return
+	}
 	env, wsdl := soapxml.ReadRequest(w, r)
 	if wsdl {
 		h.serveWSDL(w, r, ep)

@@ -2,7 +2,9 @@ package magento
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/abacus-ledger/abacus/gateway/internal/soapxml"
@@ -35,7 +37,8 @@ var entityFields = func() string {
 
 // wsdlHead opens every Magento WSDL: the namespaces, and the schema's
 // import of SOAP encoding without a schemaLocation, so that it loads
-// offline (PHP's SoapClient fails on a location it cannot fetch).
+// offline (PHP's SoapClient fails on a location it cannot fetch) — v2
+// names a location the gateway serves itself (encodingImportAt).
 const wsdlHead = `<?xml version="1.0" encoding="UTF-8"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
@@ -45,7 +48,49 @@ const wsdlHead = `<?xml version="1.0" encoding="UTF-8"?>
     name="Magento" targetNamespace="urn:Magento">
   <wsdl:types>
     <xsd:schema targetNamespace="urn:Magento">
-      <xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/"/>`
+      ` + encodingImport
+
+// encodingImport imports SOAP encoding by namespace alone. zeep, though,
+// fetches a schema for every namespace whose names a WSDL uses, from the
+// namespace URI itself when none is given, and so fails offline on v2's
+// soapenc:Array. v2 therefore gives the location of encodingSchema, which
+// the endpoint serves at ?xsd=soapenc (encodingImportAt; %s is the
+// endpoint's address); PHP, Mono and node-soap load it as well.
+const (
+	encodingImport   = `<xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/"/>`
+	encodingImportAt = `<xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/" schemaLocation="%s?xsd=soapenc"/>`
+)
+
+// encodingSchema declares what Magento's v2 WSDL uses of SOAP encoding:
+// the Array type and its arrayType attribute. It names nothing in its own
+// namespace by QName, so that zeep does not go looking for it again.
+const encodingSchema = `<?xml version="1.0" encoding="UTF-8"?>
+<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema" targetNamespace="http://schemas.xmlsoap.org/soap/encoding/">
+  <xsd:attribute name="arrayType" type="xsd:string"/>
+  <xsd:complexType name="Array">
+    <xsd:sequence>
+      <xsd:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+    </xsd:sequence>
+    <xsd:anyAttribute processContents="lax"/>
+  </xsd:complexType>
+</xsd:schema>
+`
+
+// wantsEncodingSchema reports whether r asks for encodingSchema.
+func wantsEncodingSchema(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	return err == nil && q.Get("xsd") == "soapenc"
+}
+
+// serveEncodingSchema answers encodingSchema.
+func serveEncodingSchema(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, encodingSchema)
+}
 
 // entityTypes are the history entity's schema type, and its array's
 // (XML text, arrayType for SOAP encoding's, or the WS-I form's).

@@ -1,5 +1,7 @@
 package magento
 
+import "strings"
+
 // The rpc/encoded WSDLs of v1 and v2. Their messages are named as
 // Magento's: v1's after the operation ({op}, {op}Response), v2's with
 // Request and Response.
@@ -36,8 +38,9 @@ var wsdlV1 = wsdlHead + schemaEnd + loginMessages("") +
 
 // wsdlV2 is v2's WSDL: login, endSession and
 // enterpriseCustomerbalanceHistory, whose result is a SOAP-encoded array of
-// the history entity. %s is the address.
-var wsdlV2 = wsdlHead + entityTypes(`
+// the history entity. %[1]s is the address, in two places: the service's,
+// and the SOAP-encoding schema's location (see encodingSchema).
+var wsdlV2 = strings.ReplaceAll(strings.Replace(wsdlHead, encodingImport, encodingImportAt, 1), "%s", "%[1]s") + entityTypes(`
         <xsd:complexContent>
           <xsd:restriction base="soapenc:Array">
             <xsd:attribute ref="soapenc:arrayType" wsdl:arrayType="typens:enterpriseCustomerbalanceHistoryItemEntity[]"/>
@@ -45,4 +48,4 @@ var wsdlV2 = wsdlHead + entityTypes(`
         </xsd:complexContent>`) + schemaEnd + loginMessages("Request") + endSessionMessages("Request") +
 	message("enterpriseCustomerbalanceHistoryRequest", "sessionId", "xsd:string", "customerId", "xsd:string", "websiteId", "xsd:string") +
 	message("enterpriseCustomerbalanceHistoryResponse", "result", "typens:enterpriseCustomerbalanceHistoryItemEntityArray") +
-	portBindingService("Mage_Api_Model_Server_V2_Handler", v2Ops, "Request", "Response", v2Action, rpcEncoded)
+	strings.ReplaceAll(portBindingService("Mage_Api_Model_Server_V2_Handler", v2Ops, "Request", "Response", v2Action, rpcEncoded), "%s", "%[1]s")

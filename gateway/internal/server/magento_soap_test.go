@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -258,13 +260,27 @@ func TestMagentoWSDL(t *testing.T) {
 				t.Fatalf("status %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
 			}
 			body := w.Body.String()
-			// Offline: SOAP encoding is imported by namespace alone, and
-			// nothing else is imported.
-			if strings.Contains(body, "schemaLocation") || strings.Count(body, "import") != 1 {
-				t.Errorf("WSDL imports more than SOAP encoding by namespace")
+			// Offline: SOAP encoding is imported by namespace alone, or from
+			// the endpoint itself (v2, for zeep), and nothing else.
+			if strings.Count(body, "import") != 1 || !strings.Contains(body, `<xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/"`) {
+				t.Errorf("WSDL imports more than SOAP encoding")
 			}
-			if !strings.Contains(body, `<xsd:import namespace="http://schemas.xmlsoap.org/soap/encoding/"/>`) {
-				t.Errorf("WSDL does not import SOAP encoding")
+			if _, loc, ok := strings.Cut(body, `schemaLocation="`); ok {
+				loc, _, _ = strings.Cut(loc, `"`)
+				address := regexp.MustCompile(`<soap:address location="([^"]*)"`).FindStringSubmatch(body)
+				if len(address) != 2 || loc != address[1]+"?xsd=soapenc" {
+					t.Fatalf("SOAP encoding's schemaLocation %q is not the endpoint's own (%q)", loc, address)
+				}
+				u, err := url.Parse(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				xsd := tc.e.serve(http.MethodGet, u.RequestURI(), nil, nil)
+				schema := xsd.Body.String()
+				if _, err := soapxml.ParseDocument(strings.NewReader(schema)); xsd.Code != http.StatusOK || err != nil ||
+					!strings.Contains(schema, `<xsd:complexType name="Array">`) {
+					t.Errorf("GET %s: %d, %v\n%s", u.RequestURI(), xsd.Code, err, schema)
+				}
 			}
 			checkGolden(t, filepath.Join("testdata", "magento_soap", tc.golden+".xml"), body, documentOf)
 		})
