@@ -26,6 +26,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/app"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/pglisten"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
@@ -46,6 +47,9 @@ type settings struct {
 	AdminAddr string `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9191" help:"admin HTTP listen address (/metrics, /livez, /readyz)"`
 	// MagentoSessionTTL is Magento's own default session lifetime.
 	MagentoSessionTTL time.Duration `env:"ABACUS_MAGENTO_SESSION_TTL" flag:"magento-session-ttl" default:"1h" help:"how long a Magento SOAP session may stay unused before it expires (> 0)"`
+	// AuthCacheFor and AuthCacheTrust: see tenant.CacheCredentials.
+	AuthCacheFor   time.Duration `env:"ABACUS_AUTH_CACHE_FOR" flag:"auth-cache-for" default:"5m" help:"how long a gateway may reuse a verified credential while its change stream is up; 0 tells gateways not to cache"`
+	AuthCacheTrust time.Duration `env:"ABACUS_AUTH_CACHE_TRUST" flag:"auth-cache-trust" default:"1s" help:"how long a gateway may trust its credential cache after an ack of the change stream; a revoke waits at most twice this for a silent gateway (> 0)"`
 }
 
 // adminCommand administers tenants and credentials.
@@ -64,8 +68,12 @@ func run(ctx context.Context, args []string) error {
 	if cfg.MagentoSessionTTL <= 0 {
 		return fmt.Errorf("ABACUS_MAGENTO_SESSION_TTL must be a positive duration such as 1h, not %s", cfg.MagentoSessionTTL)
 	}
+	if cfg.AuthCacheFor < 0 || cfg.AuthCacheTrust <= 0 {
+		return fmt.Errorf("ABACUS_AUTH_CACHE_FOR must not be negative and ABACUS_AUTH_CACHE_TRUST must be positive, not %s and %s", cfg.AuthCacheFor, cfg.AuthCacheTrust)
+	}
 	st := store.New(pool)
 	tenants := tenant.NewService(st, cfg.MagentoSessionTTL)
+	tenants.CacheCredentials(cfg.AuthCacheFor, cfg.AuthCacheTrust)
 	switch p.Command {
 	case app.Migrate:
 		return nil
@@ -87,6 +95,14 @@ func run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go tenants.RunSessionJanitor(ctx, log, min(cfg.MagentoSessionTTL, time.Minute))
+	// Each credential change nudges the gateways this replica streams to,
+	// so they ack it at once and the revoke waiting for them returns. A
+	// nudge after every reconnection covers the notifications missed.
+	watchers := tenants.Watchers()
+	go pglisten.Run(ctx, pool, store.ChangesChannel, "credential change listener", log, pglisten.Handler{
+		Listening: watchers.Nudge,
+		Notified:  func(string) { watchers.Nudge() },
+	})
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),

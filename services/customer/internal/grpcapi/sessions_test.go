@@ -17,6 +17,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
+	"github.com/abacus-ledger/abacus/services/platform/pglisten"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
@@ -25,9 +26,17 @@ import (
 const serviceToken = "test-service-token"
 
 // serveTenantAdmin serves TenantAdminService as cmd/customer does
-// (interceptors included), on a pool of its own over the database at url,
-// and returns a client of it: one customer-service replica.
+// (interceptors and the change listener included), on a pool of its own
+// over the database at url, and returns a client of it: one
+// customer-service replica.
 func serveTenantAdmin(t *testing.T, url string) customerv1.TenantAdminServiceClient {
+	t.Helper()
+	return serveTenantAdminTrusting(t, url, tenant.DefaultTrust)
+}
+
+// serveTenantAdminTrusting is serveTenantAdmin with watchers trusting their
+// caches for trust after each ack.
+func serveTenantAdminTrusting(t *testing.T, url string, trust time.Duration) customerv1.TenantAdminServiceClient {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pool, err := database.Open(ctx, database.Config{URL: url}, "test")
@@ -36,8 +45,15 @@ func serveTenantAdmin(t *testing.T, url string) customerv1.TenantAdminServiceCli
 	}
 	log := slog.New(slog.DiscardHandler)
 	tenants := tenant.NewService(store.New(pool), time.Hour)
+	tenants.CacheCredentials(tenant.DefaultCacheFor, trust)
 	addr := make(chan net.Addr, 1)
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		w := tenants.Watchers()
+		pglisten.Run(ctx, pool, store.ChangesChannel, "test listener", log, pglisten.Handler{
+			Listening: w.Nudge, Notified: func(string) { w.Nudge() },
+		})
+	})
 	wg.Go(func() {
 		err := grpcserver.Run(ctx, grpcserver.Options{
 			Name: "customer-test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
@@ -143,7 +144,11 @@ func (s *TenantAdmin) Authenticate(ctx context.Context, req *customerv1.Authenti
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
-	return &customerv1.AuthenticateResponse{TenantId: p.TenantID, CredentialId: p.CredentialID, Kind: customerv1.CredentialKind(p.Kind)}, nil
+	resp := &customerv1.AuthenticateResponse{TenantId: p.TenantID, CredentialId: p.CredentialID, Kind: customerv1.CredentialKind(p.Kind)}
+	if p.CacheFor > 0 {
+		resp.CacheFor = durationpb.New(p.CacheFor)
+	}
+	return resp, nil
 }
 
 // StartMagentoSession implements the RPC.

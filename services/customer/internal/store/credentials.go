@@ -62,11 +62,14 @@ func (s *Store) ListCredentials(ctx context.Context, tenantID string, showRevoke
 	return out, translate(err, "list credentials")
 }
 
-// RevokeCredential marks a credential revoked (idempotently) and returns it.
-// Its Magento sessions are deleted in the same transaction, so none outlives
-// it.
-func (s *Store) RevokeCredential(ctx context.Context, id string) (Credential, error) {
-	var c Credential
+// RevokeCredential marks a credential revoked (idempotently) and returns it
+// with the seq of the change it logged. Its Magento sessions are deleted in
+// the same transaction, so none outlives it.
+func (s *Store) RevokeCredential(ctx context.Context, id string) (Credential, int64, error) {
+	var (
+		c   Credential
+		seq int64
+	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		c, err = scanCredential(tx.QueryRow(ctx, `
@@ -76,10 +79,13 @@ func (s *Store) RevokeCredential(ctx context.Context, id string) (Credential, er
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM customer.magento_sessions WHERE tenant_id = $1 AND credential_id = $2`, c.TenantID, c.ID)
+		if _, err = tx.Exec(ctx, `DELETE FROM customer.magento_sessions WHERE tenant_id = $1 AND credential_id = $2`, c.TenantID, c.ID); err != nil {
+			return err
+		}
+		seq, err = logChange(ctx, tx, c.ID, nil)
 		return err
 	})
-	return c, translate(err, "revoke credential")
+	return c, seq, translate(err, "revoke credential")
 }
 
 // FindExigo finds the Exigo credential login@company of a live tenant.

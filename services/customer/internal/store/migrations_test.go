@@ -81,6 +81,14 @@ func TestMigrationsKeepData(t *testing.T) {
 				live, magento, secret[:], session[:])
 			return err
 		},
+		// A revocation in the change log and a watcher that acked it.
+		4: func(ctx context.Context, pool *pgxpool.Pool) error {
+			_, err := pool.Exec(ctx, `
+				WITH c AS (INSERT INTO customer.credential_changes (credential_id) VALUES ($1) RETURNING seq)
+				INSERT INTO customer.credential_watchers (watcher_id, acked_seq, ack_time)
+				SELECT gen_random_uuid(), seq, now() FROM c`, exigo)
+			return err
+		},
 	})
 	ctx := t.Context()
 	s := store.New(pool)
@@ -103,6 +111,10 @@ func TestMigrationsKeepData(t *testing.T) {
 	}
 	if m, err := s.FindMagentoSession(ctx, session[:], time.Hour); err != nil || m.TenantID != live || m.CredentialID != magento {
 		t.Errorf("magento session = %+v, %v", m, err)
+	}
+	if a, err := s.RecordAck(ctx, "7c0ffee0-0000-4000-8000-0000000000a1", 0, false, 10); err != nil ||
+		len(a.Changes) != 1 || a.Changes[0].CredentialID != exigo || a.Latest != a.Changes[0].Seq {
+		t.Errorf("changes after 0 = %+v, %v; want the one revocation", a, err)
 	}
 
 	var got string

@@ -71,10 +71,19 @@ func (s *Store) TouchMagentoSession(ctx context.Context, tenantID string, sessio
 }
 
 // DeleteMagentoSession deletes the session whose id hashes to sessionHash,
-// if there is one.
-func (s *Store) DeleteMagentoSession(ctx context.Context, sessionHash []byte) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM customer.magento_sessions WHERE session_hash = $1`, sessionHash)
-	return translate(err, "delete magento session")
+// if there is one, and returns the seq of the change it logged (0 when
+// there was none: nothing can have cached it).
+func (s *Store) DeleteMagentoSession(ctx context.Context, sessionHash []byte) (int64, error) {
+	var seq int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM customer.magento_sessions WHERE session_hash = $1`, sessionHash)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		seq, err = logChange(ctx, tx, "", sessionHash)
+		return err
+	})
+	return seq, translate(err, "delete magento session")
 }
 
 // DeleteExpiredMagentoSessions deletes up to limit sessions idle for ttl or

@@ -61,7 +61,7 @@ func TestDeleteExpiredMagentoSessionsBatches(t *testing.T) {
 		t.Error("a limit of 0 was accepted")
 	}
 	// A session of a revoked credential cannot be created.
-	if _, err := s.RevokeCredential(ctx, c.ID); err != nil {
+	if _, _, err := s.RevokeCredential(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateMagentoSession(ctx, tn.ID, c.ID, hashes[1]); !errors.Is(err, store.ErrNotFound) {

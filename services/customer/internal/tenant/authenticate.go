@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/abacus-ledger/abacus/services/customer/internal/store"
 )
@@ -13,6 +14,9 @@ type Principal struct {
 	TenantID     string
 	CredentialID string
 	Kind         int
+	// CacheFor is how long a gateway may reuse this answer (see
+	// CacheCredentials); 0: not at all.
+	CacheFor time.Duration
 }
 
 // Credentials presented by a client. Exactly one form is set.
@@ -78,7 +82,7 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (Principal, e
 	if !secretMatches(secret, hash) || cred.Revoked() {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{TenantID: cred.TenantID, CredentialID: cred.ID, Kind: cred.Kind}, nil
+	return Principal{TenantID: cred.TenantID, CredentialID: cred.ID, Kind: cred.Kind, CacheFor: s.cacheFor}, nil
 }
 
 // authenticateBasic accepts any of the tenant's Basic credentials: Exigo when

@@ -82,7 +82,11 @@ func (s *Service) EndMagentoSession(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: session_id must be 32 lowercase hexadecimal characters", ErrInvalid)
 	}
 	h := hashSecret(id)
-	return s.store.DeleteMagentoSession(ctx, h[:])
+	seq, err := s.store.DeleteMagentoSession(ctx, h[:])
+	if err != nil {
+		return err
+	}
+	return s.awaitWatchers(ctx, seq)
 }
 
 // authenticateSession resolves a live session to its principal and, once
@@ -99,12 +103,23 @@ func (s *Service) authenticateSession(ctx context.Context, id string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
-	if m.Now.Sub(m.LastUseTime) >= sessionTouchEvery(s.sessionTTL) {
+	every, idle := sessionTouchEvery(s.sessionTTL), m.Now.Sub(m.LastUseTime)
+	if idle >= every {
 		if err := s.store.TouchMagentoSession(ctx, m.TenantID, h[:], s.sessionTTL); err != nil {
 			return Principal{}, err
 		}
+		idle = 0
 	}
-	return Principal{TenantID: m.TenantID, CredentialID: m.CredentialID, Kind: KindMagento}, nil
+	return Principal{TenantID: m.TenantID, CredentialID: m.CredentialID, Kind: KindMagento,
+		CacheFor: sessionCacheFor(s.cacheFor, every, idle)}, nil
+}
+
+// sessionCacheFor is how long a gateway may reuse a session's answer: until
+// its idle time is next due to be restarted (so uses keep it alive as they
+// do uncached), which is always before it would expire unused, and never
+// longer than any answer.
+func sessionCacheFor(cacheFor, touchEvery, idle time.Duration) time.Duration {
+	return max(0, min(cacheFor, touchEvery-idle))
 }
 
 // DeleteExpiredMagentoSessions deletes every session idle past the TTL, in
@@ -121,12 +136,14 @@ func (s *Service) DeleteExpiredMagentoSessions(ctx context.Context) (int64, erro
 	}
 }
 
-// RunSessionJanitor deletes expired sessions every interval until ctx
-// ends, logging what it deleted. Every replica may run one.
+// RunSessionJanitor deletes expired sessions, and credential changes no
+// watcher needs any more, every interval until ctx ends, logging what it
+// deleted. Every replica may run one.
 func (s *Service) RunSessionJanitor(ctx context.Context, log *slog.Logger, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
+		s.pruneCredentialChanges(ctx, log)
 		n, err := s.DeleteExpiredMagentoSessions(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:

@@ -56,13 +56,15 @@ func (f sessionFixture) login(t *testing.T, c tenant.PairCredentials) string {
 	return m.ID
 }
 
-// resolve authenticates by session; "" is a refused session.
+// resolve authenticates by session; the zero Principal is a refused
+// session. CacheFor is left out: TestSessionCacheFor tests it.
 func (f sessionFixture) resolve(t *testing.T, id string) tenant.Principal {
 	t.Helper()
 	p, err := f.svc.Authenticate(t.Context(), tenant.Credentials{MagentoSession: id})
 	if err != nil && !errors.Is(err, tenant.ErrUnauthenticated) {
 		t.Fatalf("authenticate session: %v", err)
 	}
+	p.CacheFor = 0
 	return p
 }
 
@@ -96,7 +98,7 @@ func TestMagentoSessionLogin(t *testing.T) {
 	if !sessionIDForm.MatchString(m.ID) {
 		t.Errorf("session id %q is not 32 lowercase hex characters", m.ID)
 	}
-	want := tenant.Principal{TenantID: f.a.TenantID, CredentialID: f.a.ID, Kind: tenant.KindMagento}
+	want := tenant.Principal{TenantID: f.a.TenantID, CredentialID: f.a.ID, Kind: tenant.KindMagento, CacheFor: tenant.DefaultCacheFor}
 	if m.Principal != want {
 		t.Errorf("login principal %+v, want %+v", m.Principal, want)
 	}

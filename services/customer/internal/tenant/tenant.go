@@ -41,12 +41,15 @@ const (
 type Service struct {
 	store      *store.Store
 	sessionTTL time.Duration
+	// cacheFor and trust: see CacheCredentials.
+	cacheFor, trust time.Duration
+	watchers        Watchers
 }
 
 // NewService returns a service over st whose Magento sessions expire after
 // sessionTTL (> 0) of idleness.
 func NewService(st *store.Store, sessionTTL time.Duration) *Service {
-	return &Service{store: st, sessionTTL: sessionTTL}
+	return &Service{store: st, sessionTTL: sessionTTL, cacheFor: DefaultCacheFor, trust: DefaultTrust}
 }
 
 var companyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -179,17 +182,21 @@ func (s *Service) ListCredentials(ctx context.Context, tenantID string, showRevo
 	return s.store.ListCredentials(ctx, tenantID, showRevoked)
 }
 
-// RevokeCredential revokes a credential; it stops authenticating at once
-// because nothing caches authentications, and its Magento sessions end.
+// RevokeCredential revokes a credential and ends its Magento sessions. It
+// returns once no gateway can answer it from a cache any more (see
+// watch.go), so it stops authenticating at once everywhere.
 func (s *Service) RevokeCredential(ctx context.Context, id string) (store.Credential, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return store.Credential{}, fmt.Errorf("%w: credential %q", ErrNotFound, id)
 	}
-	c, err := s.store.RevokeCredential(ctx, id)
+	c, seq, err := s.store.RevokeCredential(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Credential{}, fmt.Errorf("%w: credential %s", ErrNotFound, id)
 	}
-	return c, err
+	if err != nil {
+		return store.Credential{}, err
+	}
+	return c, s.awaitWatchers(ctx, seq)
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
