@@ -30,20 +30,36 @@ func WriteEncodedEnvelope(w http.ResponseWriter, status int, body string, ns ...
 
 // WriteText writes <name>text</name>.
 func WriteText(b *strings.Builder, name, text string) {
-	b.WriteString("<" + name + ">")
+	b.WriteByte('<')
+	b.WriteString(name)
+	b.WriteByte('>')
 	Escape(b, text)
-	b.WriteString("</" + name + ">")
+	writeEnd(b, name)
+}
+
+// writeEnd writes </name>, piece by piece: a concatenation would build a
+// string of its own for every field.
+func writeEnd(b *strings.Builder, name string) {
+	b.WriteString("</")
+	b.WriteString(name)
+	b.WriteByte('>')
 }
 
 // WriteTyped writes <name xsi:type="typ">text</name>, an rpc/encoded value
 // whose type the reader cannot learn from the WSDL (xsd:anyType).
 func WriteTyped(b *strings.Builder, name, typ, text string) {
-	b.WriteString("<" + name + ` xsi:type="` + typ + `">`)
+	b.WriteByte('<')
+	b.WriteString(name)
+	b.WriteString(` xsi:type="`)
+	b.WriteString(typ)
+	b.WriteString(`">`)
 	Escape(b, text)
-	b.WriteString("</" + name + ">")
+	writeEnd(b, name)
 }
 
 // WriteNil writes <name xsi:nil="true"/>, a null.
 func WriteNil(b *strings.Builder, name string) {
-	b.WriteString("<" + name + ` xsi:nil="true"/>`)
+	b.WriteByte('<')
+	b.WriteString(name)
+	b.WriteString(` xsi:nil="true"/>`)
 }

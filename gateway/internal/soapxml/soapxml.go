@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Namespaces of SOAP 1.1 and XML Schema.
@@ -231,13 +232,87 @@ func writeEnvelope(w http.ResponseWriter, status int, attrs, body string) {
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+
-		`<soap:Envelope xmlns:soap="`+EnvelopeNS+`" xmlns:xsi="`+XSINS+`" xmlns:xsd="`+XSDNS+`"`+attrs+`>`+
-		`<soap:Body>`+body+`</soap:Body></soap:Envelope>`)
+	// Pieces, not one concatenation: the body is the bulk of the answer
+	// and the response writer buffers anyway.
+	_, _ = io.WriteString(w, envelopeOpen)
+	_, _ = io.WriteString(w, attrs)
+	_, _ = io.WriteString(w, `><soap:Body>`)
+	_, _ = io.WriteString(w, body)
+	_, _ = io.WriteString(w, `</soap:Body></soap:Envelope>`)
 }
 
-// Escape writes s as XML character data; characters XML 1.0 cannot hold
-// become U+FFFD.
+// envelopeOpen is every answer's start, up to the Envelope's own attributes.
+const envelopeOpen = `<?xml version="1.0" encoding="utf-8"?>` +
+	`<soap:Envelope xmlns:soap="` + EnvelopeNS + `" xmlns:xsi="` + XSINS + `" xmlns:xsd="` + XSDNS + `"`
+
+// Escape writes s as XML character data, as xml.EscapeText writes it
+// (quotes and the whitespace controls as character references), and
+// characters XML 1.0 cannot hold, and bytes that are not UTF-8, as U+FFFD.
+// It copies s's runs that need no escaping straight into b: most values
+// need none, and EscapeText would first copy the whole value to bytes.
 func Escape(b *strings.Builder, s string) {
-	_ = xml.EscapeText(b, []byte(s))
+	done := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf && !asciiEscaped[c] {
+			i++
+			continue
+		}
+		width, repl := 1, ""
+		if c < utf8.RuneSelf {
+			repl = asciiEscape(c)
+		} else {
+			r, w := utf8.DecodeRuneInString(s[i:])
+			width = w
+			if r != utf8.RuneError || w > 1 {
+				if xmlChar(r) {
+					i += w
+					continue
+				}
+			}
+			repl = "\uFFFD"
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(repl)
+		i += width
+		done = i
+	}
+	b.WriteString(s[done:])
+}
+
+// asciiEscaped marks the ASCII bytes Escape replaces.
+var asciiEscaped = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || strings.IndexByte(`"'&<>`, byte(c)) >= 0
+	}
+	return t
+}()
+
+// asciiEscape is what Escape writes for an ASCII byte asciiEscaped marks.
+func asciiEscape(c byte) string {
+	switch c {
+	case '"':
+		return "&#34;"
+	case '\'':
+		return "&#39;"
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	case '\t':
+		return "&#x9;"
+	case '\n':
+		return "&#xA;"
+	case '\r':
+		return "&#xD;"
+	}
+	return "\uFFFD"
+}
+
+// xmlChar says whether XML 1.0 can hold r (its Char production) for the
+// runes Escape decodes, all at or above U+0080.
+func xmlChar(r rune) bool {
+	return r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }

@@ -1,6 +1,8 @@
 package soapxml
 
 import (
+	"bytes"
+	"encoding/xml"
 	"errors"
 	"net/http/httptest"
 	"strings"
@@ -94,4 +96,50 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse succeeded without a body element")
 		}
 	})
+}
+
+// escapeCases are values Escape must write exactly as xml.EscapeText does:
+// plain, every escaped ASCII byte, other controls, multi-byte runes,
+// runes XML cannot hold, and bytes that are not UTF-8.
+var escapeCases = []string{
+	"", "12.50", "order 1001", `a<b>&"c'd`, "tab\there\nnew\rline", "\x00\x01\x1f\x7f",
+	"café € 𝄞", "\uFFFE\uFFFF\uFFFD", "bad \xff\xfe byte", "\xe2\x82", "end&",
+}
+
+func TestEscapeMatchesEncodingXML(t *testing.T) {
+	t.Parallel()
+	for _, s := range escapeCases {
+		checkEscape(t, s)
+	}
+}
+
+// checkEscape fails t when Escape writes s other than encoding/xml does.
+func checkEscape(t *testing.T, s string) {
+	t.Helper()
+	var want bytes.Buffer
+	_ = xml.EscapeText(&want, []byte(s))
+	var got strings.Builder
+	Escape(&got, s)
+	if got.String() != want.String() {
+		t.Errorf("Escape(%q) = %q, encoding/xml writes %q", s, got.String(), want.String())
+	}
+}
+
+func FuzzEscape(f *testing.F) {
+	for _, s := range escapeCases {
+		f.Add(s)
+	}
+	f.Fuzz(checkEscape)
+}
+
+func TestTypedFields(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	WriteTyped(&b, "amount", "xsd:string", "5 < 6")
+	WriteText(&b, "comment", "a&b")
+	WriteNil(&b, "website")
+	const want = `<amount xsi:type="xsd:string">5 &lt; 6</amount><comment>a&amp;b</comment><website xsi:nil="true"/>`
+	if b.String() != want {
+		t.Errorf("got %s, want %s", b.String(), want)
+	}
 }
