@@ -35,6 +35,7 @@ type settings struct {
 	AuthFailureRefill time.Duration `env:"ABACUS_AUTH_FAILURE_REFILL" flag:"auth-failure-refill" default:"6s" help:"time to regain one allowed failed authentication"`
 	TrustedProxies    string        `env:"ABACUS_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs of proxies (an ingress) whose X-Forwarded-For names the client"`
 	PublicURL         string        `env:"ABACUS_PUBLIC_URL" flag:"public-url" help:"the gateway's external URL (scheme://host[:port]) that SOAP WSDLs give as the endpoint; empty: the request's host"`
+	AuthCacheSize     int           `env:"ABACUS_AUTH_CACHE_SIZE" flag:"auth-cache-size" default:"100000" help:"how many verified credentials the gateway caches (trusted only while the customer service's change stream is up); 0 disables the cache"`
 	MagentoWSI        bool          `env:"ABACUS_MAGENTO_WSI" flag:"magento-wsi" default:"false" help:"serve Magento's WS-I (document/literal) WSDL at /api/v2_soap/?wsdl, as Magento's WS-I Compliance setting does: true or false"`
 	Client            rpcclient.Config
 }
@@ -59,6 +60,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	if cfg.ServiceToken == "" {
 		return errors.New("ABACUS_SERVICE_TOKEN is required: the services refuse calls without the service token")
+	}
+	if cfg.AuthCacheSize < 0 {
+		return errors.New("ABACUS_AUTH_CACHE_SIZE must not be negative")
 	}
 	if cfg.AuthFailureBurst < 1 || cfg.AuthFailureRefill <= 0 {
 		return errors.New("ABACUS_AUTH_FAILURE_BURST must be at least 1 and ABACUS_AUTH_FAILURE_REFILL positive")
@@ -86,6 +90,7 @@ func run(ctx context.Context, args []string) error {
 		TrustedProxies:    trusted,
 		PublicURL:         cfg.PublicURL,
 		MagentoWSI:        cfg.MagentoWSI,
+		AuthCacheSize:     cfg.AuthCacheSize,
 		Logger:            log,
 	})
 }

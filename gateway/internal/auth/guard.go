@@ -22,15 +22,21 @@ import (
 // means the request carries no usable credential; it counts as a failure.
 type CredentialFunc func(r *http.Request) (*customerv1.AuthenticateRequest, error)
 
-// Guard authenticates requests against TenantAdminService. It keeps no cache
-// of successes: a revoked credential must stop working at once.
+// Guard authenticates requests against TenantAdminService, answering from a
+// Cache when it has one and the cache is trusted (see Cache): a revoked
+// credential stops working at once either way.
 type Guard struct {
 	client  customerv1.TenantAdminServiceClient
 	limiter *Limiter
 	log     *slog.Logger
 	timeout time.Duration
 	trusted []netip.Prefix
+	cache   *Cache
 }
+
+// UseCache makes the guard answer verified credentials from cache, which
+// Cache.Watch must keep current. Call before serving.
+func (g *Guard) UseCache(cache *Cache) { g.cache = cache }
 
 // TrustProxies makes the limiter key requests from these proxies by the
 // client address they forward (see ClientKeyBehind). Call before serving.
@@ -50,12 +56,34 @@ func NewGuard(client customerv1.TenantAdminServiceClient, limiter *Limiter, log 
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request, credential CredentialFunc) (context.Context, *Failure) {
 	resp, f := verify(g, w, r, "authenticate",
 		func() (*customerv1.AuthenticateRequest, error) { return credential(r) },
-		g.client.Authenticate,
+		g.authenticate,
 		func(a *customerv1.AuthenticateResponse) bool { return a.GetTenantId() != "" })
 	if f != nil {
 		return nil, f
 	}
 	return tenancy.WithTenant(r.Context(), resp.GetTenantId()), nil
+}
+
+// authenticate is TenantAdminService.Authenticate through the cache: a
+// trusted hit answers at once; a fetched success is kept when the answer
+// allows it. Failures pass through uncached.
+func (g *Guard) authenticate(ctx context.Context, req *customerv1.AuthenticateRequest, opts ...grpc.CallOption) (*customerv1.AuthenticateResponse, error) {
+	if g.cache == nil {
+		return g.client.Authenticate(ctx, req, opts...)
+	}
+	k, ok := keyOf(req)
+	if !ok {
+		return g.client.Authenticate(ctx, req, opts...)
+	}
+	tenantID, hit, st := g.cache.lookup(k)
+	if hit {
+		return &customerv1.AuthenticateResponse{TenantId: tenantID}, nil
+	}
+	resp, err := g.client.Authenticate(ctx, req, opts...)
+	if err == nil {
+		g.cache.store(st, k, resp)
+	}
+	return resp, err
 }
 
 // StartMagentoSession is Magento's SOAP login: it verifies the Magento
@@ -87,6 +115,11 @@ func (g *Guard) EndMagentoSession(ctx context.Context, sessionID string) error {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	_, err := g.client.EndMagentoSession(ctx, &customerv1.EndMagentoSessionRequest{SessionId: sessionID})
+	if err == nil && g.cache != nil {
+		// The change stream brings the same news before the call returns;
+		// this only saves the wait for it on this gateway.
+		g.cache.evictSession(sessionID)
+	}
 	return err
 }
 

@@ -54,6 +54,9 @@ type HandlerConfig struct {
 	PublicURL string
 	// MagentoWSI makes Magento's /api/v2_soap/?wsdl the WS-I WSDL.
 	MagentoWSI bool
+	// AuthCache, when set, answers verified credentials; its Watch must
+	// run while the handler serves.
+	AuthCache *auth.Cache
 }
 
 // DefaultMaxBodyBytes is the request body limit.
@@ -128,6 +131,9 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 	guard := auth.NewGuard(customerv1.NewTenantAdminServiceClient(conns.Customer),
 		auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureRefill, cfg.Now), log)
 	guard.TrustProxies(cfg.TrustedProxies)
+	if cfg.AuthCache != nil {
+		guard.UseCache(cfg.AuthCache)
+	}
 
 	nat, err := native.New(native.Clients{Customer: customers, Ledger: ledger, History: history}, guard, RequestID, log)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/auth"
+	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
 )
 
@@ -47,7 +49,9 @@ type Options struct {
 	// PublicURL and MagentoWSI: see HandlerConfig.
 	PublicURL  string
 	MagentoWSI bool
-	Logger     *slog.Logger
+	// AuthCacheSize bounds the cache of verified credentials; 0 disables it.
+	AuthCacheSize int
+	Logger        *slog.Logger
 	// Started, when set, is called with the bound API address once the
 	// gateway accepts connections.
 	Started func(addr net.Addr)
@@ -86,6 +90,15 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var cache *auth.Cache
+	if opts.AuthCacheSize > 0 {
+		if cache, err = auth.NewCache(opts.AuthCacheSize, reg); err != nil {
+			return err
+		}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go cache.Watch(watchCtx, customerv1.NewTenantAdminServiceClient(conns[0]), log)
+	}
 	handler, err := NewHandler(Conns{Customer: conns[0], Ledger: conns[1], History: conns[2]}, HandlerConfig{
 		Logger:            log,
 		AuthFailureBurst:  opts.AuthFailureBurst,
@@ -94,6 +107,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		PublicURL:         opts.PublicURL,
 		MagentoWSI:        opts.MagentoWSI,
 		Metrics:           reg,
+		AuthCache:         cache,
 	})
 	if err != nil {
 		return err
