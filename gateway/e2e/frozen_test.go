@@ -34,22 +34,7 @@ func startFrozen(t *testing.T) string {
 // returns its base URL.
 func startGateway(t *testing.T, extraEnv ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	p, err := sys.Add(ctx, "gateway", extraEnv...)
-	if p == nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(20 * time.Second)
-		if t.Failed() {
-			t.Logf("--- %s ---\n%s", p.LogPath, p.Log(1<<20))
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + p.Addr
+	return "http://" + addProc(t, "gateway", extraEnv...).Addr
 }
 
 // With the ledger and the history frozen, every dialect answers within the

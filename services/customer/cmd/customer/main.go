@@ -103,6 +103,10 @@ func run(ctx context.Context, args []string) error {
 		Listening: watchers.Nudge,
 		Notified:  func(string) { watchers.Nudge() },
 	})
+	go func() {
+		<-ctx.Done()
+		watchers.Close()
+	}()
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),

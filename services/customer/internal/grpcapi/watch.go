@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -47,7 +48,10 @@ func (s *TenantAdmin) WatchCredentialChanges(stream grpc.BidiStreamingServer[cus
 					return nil
 				}
 				return err
-			case <-nudges:
+			case _, ok := <-nudges:
+				if !ok {
+					return status.Error(codes.Unavailable, "the customer service is shutting down")
+				}
 				if err := stream.Send(&customerv1.WatchCredentialChangesResponse{}); err != nil {
 					return err
 				}

@@ -107,24 +107,45 @@ func (s *Service) awaitWatchers(ctx context.Context, seq int64) error {
 // Watchers fans "a change was made" out to the change streams this
 // replica serves, so that each nudges its watcher to ack at once.
 type Watchers struct {
-	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
+	mu     sync.Mutex
+	subs   map[chan struct{}]struct{}
+	closed bool
 }
 
-// Subscribe returns a channel that receives (coalesced) nudges, and the
-// function that ends the subscription.
+// Subscribe returns a channel that receives (coalesced) nudges and is
+// closed by Close, and the function that ends the subscription.
 func (w *Watchers) Subscribe() (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		close(c)
+		return c, func() {}
+	}
 	if w.subs == nil {
 		w.subs = map[chan struct{}]struct{}{}
 	}
 	w.subs[c] = struct{}{}
-	w.mu.Unlock()
 	return c, func() {
 		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, ok := w.subs[c]; ok {
+			delete(w.subs, c)
+		}
+	}
+}
+
+// Close closes every subscription's channel, now and to come: the
+// replica is shutting down, and streams, which never end by themselves,
+// must end for its graceful stop to finish. Their gateways reconnect to
+// another replica.
+func (w *Watchers) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for c := range w.subs {
+		close(c)
 		delete(w.subs, c)
-		w.mu.Unlock()
 	}
 }
 
