@@ -129,9 +129,7 @@ func (w *Watchers) Subscribe() (<-chan struct{}, func()) {
 	return c, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if _, ok := w.subs[c]; ok {
-			delete(w.subs, c)
-		}
+		delete(w.subs, c)
 	}
 }
 
