@@ -105,16 +105,20 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 	// was measured costing more than running them. Their generic plans are
 	// used from the first run, and with sequential scans ruled out, a plan
 	// cached while a table was small cannot keep scanning it once grown.
-	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
-	b.Queue(`SET LOCAL enable_seqscan = off`)
+	// One statement without parameters sets both: it is planned once.
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`)
 	b.Queue(`SELECT kind, item, entry_id, stream_seq, balance_id, balance_after, post_time, request_hash, entry_ids
 		FROM ledger.post_group($1::ledger.group_posting[], $2::ledger.balance_key[], $3::ledger.key_claim[])`,
 		group.postings, group.balances, group.claims)
 	b.Queue(`COMMIT`)
 	// The payload is "tenant:position": the counter as committed, so
-	// readers that have already read that far need not read again.
-	b.Queue(`SELECT set_config('synchronous_commit', 'off', true),
-			pg_notify('`+NotifyChannel+`', s.tenant_id::text || ':' || s.last_seq)
+	// readers that have already read that far need not read again. The
+	// notifying statement has a parameter, and in the default plan mode it
+	// was planned afresh at every posting transaction (measured: 5% of the
+	// server's CPU at 8 postings per transaction); its generic plan is as
+	// good, one primary-key probe per tenant.
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	b.Queue(`SELECT pg_notify('`+NotifyChannel+`', s.tenant_id::text || ':' || s.last_seq)
 		FROM ledger.streams s WHERE s.tenant_id = ANY($1::uuid[])`, group.tenants)
 
 	conn, err := s.pool.Acquire(ctx)
@@ -139,7 +143,7 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 		}
 		return nil, nil, false, fmt.Errorf("%s: %w: %w", what, ErrCommitUnknown, err)
 	}
-	for range 3 {
+	for range 2 { // BEGIN, the settings
 		if _, err := br.Exec(); err != nil {
 			return fail("begin", err)
 		}
@@ -178,7 +182,10 @@ func (s *Store) PostGroup(ctx context.Context, postings []GroupPosting, claims [
 	if tag.String() != "COMMIT" {
 		return nil, nil, false, fmt.Errorf("commit: the server answered %q", tag.String())
 	}
-	_, err = br.Exec()
+	_, err = br.Exec() // the notification's settings
+	if err == nil {
+		_, err = br.Exec() // the notification
+	}
 	return posted, taken, err == nil && br.Close() == nil, nil
 }
 
