@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -46,7 +47,17 @@ type settings struct {
 	DrainTimeout      time.Duration `env:"ABACUS_LEDGER_DRAIN_TIMEOUT" flag:"drain-timeout" default:"30s" help:"how long shutdown waits for queued postings to commit"`
 }
 
+// gcPercent is the ledger's GOGC unless the environment sets one. Its live
+// heap is small (caches, the committer's queue), so the default 100 runs a
+// collection every few megabytes of posting traffic: the collector was 15%
+// of the ledger's CPU under posting load (pprof, 128 clients). Four times
+// the live heap stays a few tens of megabytes.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
