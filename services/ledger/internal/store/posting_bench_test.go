@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -124,4 +125,49 @@ func benchPostGroup(b *testing.B, size int, hot bool) {
 		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N*size), "server-µs/posting")
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*size), "µs/posting")
+}
+
+// BenchmarkEncodeGroup encodes a group's postings as ledger.post_group's
+// parameter, by field position (the rows' Index) and, for comparison, by
+// reflection over the same structs without it.
+func BenchmarkEncodeGroup(b *testing.B) {
+	pool := pgtest.MigratedPool(b, "ledger", migrations.FS)
+	conn, err := pool.Acquire(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+	if err := loadRowTypes(b.Context(), conn.Conn()); err != nil {
+		b.Fatal(err)
+	}
+	m := conn.Conn().TypeMap()
+	typ, ok := m.TypeForName("ledger._group_posting")
+	if !ok {
+		b.Fatal("ledger._group_posting not loaded")
+	}
+	const tenant = "2d7b3c1e-0000-4000-8000-0000000000be"
+	ps := make([]GroupPosting, 48)
+	for i := range ps {
+		ps[i] = GroupPosting{Req: i, BalanceKey: BalanceKey{TenantID: tenant, CustomerID: int32(i + 1), Currency: "USD"},
+			Kind: "PAYMENT", Delta: decimal.RequireFromString("1.25"), Scale: 2, Key: fmt.Sprintf("bench-%d", i)}
+	}
+	g, err := groupRows(ps, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type reflected postingRow // the same fields, without Index
+	plain := make([]reflected, len(g.postings))
+	for i, r := range g.postings {
+		plain[i] = reflected(r)
+	}
+	for name, rows := range map[string]any{"index": g.postings, "reflect": plain} {
+		b.Run(name, func(b *testing.B) {
+			var buf []byte
+			for b.Loop() {
+				if buf, err = m.Encode(typ.OID, pgtype.BinaryFormatCode, rows, buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
