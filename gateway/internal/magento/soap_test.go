@@ -3,8 +3,6 @@ package magento
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/soapxml"
+	"github.com/abacus-ledger/abacus/gateway/internal/soapxml/soaptest"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	historyv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/history/v1"
 )
@@ -122,34 +121,11 @@ func (fakeHistory) ListHistory(_ context.Context, req *historyv1.ListHistoryRequ
 		Action: 2, BalanceAmount: "5", BalanceDelta: "5", AdditionalInfo: "<&>", CustomerId: 4, Currency: "USD"}}}, nil
 }
 
-// fuzzSOAP posts each input to path and checks the answer is a whole
-// envelope: a 200 answer, or a 500 Fault with a code and a message.
+// fuzzSOAP fuzzes the endpoint at path from seeds (soaptest.FuzzEndpoint).
 func fuzzSOAP(f *testing.F, path string, seeds ...string) {
 	log := slog.New(slog.DiscardHandler)
 	h := New(fakeHistory{}, auth.NewGuard(fakeTenants{}, auth.NewLimiter(1<<30, time.Second, nil), log), log, SOAPConfig{})
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, body string) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))
-		env, err := soapxml.Parse(w.Body)
-		if err != nil {
-			t.Fatalf("answer %d is not an envelope: %v", w.Code, err)
-		}
-		switch w.Code {
-		case http.StatusOK:
-			if env.Body.Local == "Fault" {
-				t.Fatal("a Fault with 200")
-			}
-		case http.StatusInternalServerError:
-			if env.Body.Local != "Fault" || env.Body.Child("", "faultcode").Text == "" || env.Body.Child("", "faultstring").Text == "" {
-				t.Fatalf("500 without a whole Fault: %+v", env.Body)
-			}
-		default:
-			t.Fatalf("status %d", w.Code)
-		}
-	})
+	soaptest.FuzzEndpoint(f, h, path, seeds...)
 }
 
 // rpcEnvelope is an rpc/encoded request as PHP frames it.
