@@ -107,10 +107,12 @@ func run(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		watchers.Close()
 	}()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(database.NewPoolCollector(pool))
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),
-		Registry: prometheus.NewRegistry(),
+		Registry: reg,
 		Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
 		Register: func(s *grpc.Server) {
 			customerv1.RegisterTenantAdminServiceServer(s, admin)

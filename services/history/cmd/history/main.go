@@ -99,6 +99,7 @@ func run(ctx context.Context, args []string) error {
 	proj := projection.New(st, ledgerv1.NewLedgerServiceClient(ledgerConn), tenants, log,
 		projection.Config{TenantPoll: cfg.TenantPoll, BatchSize: cfg.BatchSize, Linger: cfg.Linger})
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(database.NewPoolCollector(pool))
 	if err := proj.Register(reg); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}

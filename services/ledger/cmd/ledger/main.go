@@ -98,6 +98,7 @@ func run(ctx context.Context, args []string) error {
 		Committers: cfg.Committers,
 	})
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(database.NewPoolCollector(pool))
 	if err := registerMetrics(reg, svc); err != nil {
 		return err
 	}
