@@ -29,8 +29,8 @@ type Options struct {
 	// HTTPAddr is the API listen address; port 0 picks a free port, which
 	// Started reports.
 	HTTPAddr string
-	// AdminAddr serves Prometheus /metrics and /debug/pprof/; empty
-	// disables it.
+	// AdminAddr serves Prometheus /metrics, /livez, /readyz and
+	// /debug/pprof/, as the services' admin ports do; empty disables it.
 	AdminAddr string
 	// The services' gRPC addresses.
 	CustomerAddr, LedgerAddr, HistoryAddr string
@@ -52,9 +52,10 @@ type Options struct {
 	// AuthCacheSize bounds the cache of verified credentials; 0 disables it.
 	AuthCacheSize int
 	Logger        *slog.Logger
-	// Started, when set, is called with the bound API address once the
-	// gateway accepts connections.
-	Started func(addr net.Addr)
+	// Started, when set, is called with the bound API and admin addresses
+	// (admin nil when AdminAddr is empty) once the gateway accepts
+	// connections.
+	Started func(api, admin net.Addr)
 }
 
 // Run serves until ctx ends, then stops accepting, lets requests in flight
@@ -116,13 +117,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	servers := []*http.Server{newHTTPServer(handler, log)}
 	addrs := []string{opts.HTTPAddr}
 	if opts.AdminAddr != "" {
-		admin := http.NewServeMux()
-		admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		// Profiles on the admin port only, as the services serve them: how
-		// a slow gateway is measured in place (abacusdev bench soap -profile).
-		admin.HandleFunc("GET /debug/pprof/", pprof.Index)
-		admin.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		servers = append(servers, newHTTPServer(admin, log))
+		probes := newProbes(Conns{Customer: conns[0], Ledger: conns[1], History: conns[2]})
+		servers = append(servers, newHTTPServer(adminMux(reg, probes), log))
 		addrs = append(addrs, opts.AdminAddr)
 	}
 	listeners := make([]net.Listener, 0, len(servers))
@@ -141,9 +137,17 @@ func Run(ctx context.Context, opts Options) (err error) {
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
-	log.InfoContext(ctx, "gateway listening", "http", listeners[0].Addr().String(), "admin", opts.AdminAddr)
+	adminAddr := ""
+	if len(listeners) > 1 {
+		adminAddr = listeners[1].Addr().String()
+	}
+	log.InfoContext(ctx, "gateway listening", "http", listeners[0].Addr().String(), "admin", adminAddr)
 	if opts.Started != nil {
-		opts.Started(listeners[0].Addr())
+		var admin net.Addr
+		if len(listeners) > 1 {
+			admin = listeners[1].Addr()
+		}
+		opts.Started(listeners[0].Addr(), admin)
 	}
 
 	var serveErr error
@@ -162,6 +166,24 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}
 	return serveErr
+}
+
+// adminMux is the admin port's handler, the same set of endpoints as the
+// services' admin ports (services/platform/grpcserver): Prometheus
+// /metrics; /livez, the process answers; /readyz, the readiness of the
+// main port's /readyz (all three services SERVING), so a probe or an
+// operator gets one answer whichever port it asks; and the profiles, on the
+// admin port only (never the public one): how a slow gateway is measured
+// in place (abacusdev bench soap -profile).
+func adminMux(reg *prometheus.Registry, probes *probes) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /livez", probes.live)
+	mux.HandleFunc("GET /readyz", probes.ready)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {

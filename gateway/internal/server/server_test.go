@@ -205,7 +205,7 @@ func TestPanicIsRecovered(t *testing.T) {
 }
 
 // TestRun runs the real server against fake services on TCP ports, learns
-// its address through Started, and stops it by cancelling the context.
+// its addresses through Started, and stops it by cancelling the context.
 func TestRun(t *testing.T) {
 	t.Parallel()
 	s := startServices(t, func(string) net.Listener {
@@ -216,36 +216,60 @@ func TestRun(t *testing.T) {
 		return lis
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan net.Addr, 1)
+	started := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{
 			HTTPAddr:     "127.0.0.1:0",
+			AdminAddr:    "127.0.0.1:0",
 			CustomerAddr: s.lis["customer"].Addr().String(),
 			LedgerAddr:   s.lis["ledger"].Addr().String(),
 			HistoryAddr:  s.lis["history"].Addr().String(),
 			ServiceToken: testServiceToken,
-			Started:      func(addr net.Addr) { started <- addr },
+			Started:      func(api, admin net.Addr) { started <- [2]net.Addr{api, admin} },
 		})
 	}()
-	var addr net.Addr
+	var addrs [2]net.Addr
 	select {
-	case addr = <-started:
+	case addrs = <-started:
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	}
-	// Profiles are served on the admin port only, never the public one.
-	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK, "/debug/pprof/": http.StatusNotFound} {
-		resp, err := http.Get("http://" + addr.String() + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
-		}
+	if addrs[1] == nil {
+		t.Fatal("Started reported no admin address")
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+"/v1/customers/42", nil)
+	api, admin := "http://"+addrs[0].String(), "http://"+addrs[1].String()
+	ready := `{"status":"ok","services":{"customer":"SERVING","ledger":"SERVING","history":"SERVING"}}`
+	// The admin port serves what the services' admin ports serve; profiles
+	// are served there only, never on the public port.
+	for _, tt := range []struct {
+		url      string
+		want     int
+		wantBody string // JSON, compared semantically; "" for any
+	}{
+		{api + "/healthz", http.StatusOK, `{"status":"ok"}`},
+		{api + "/readyz", http.StatusOK, ready},
+		{api + "/debug/pprof/", http.StatusNotFound, ""},
+		{admin + "/livez", http.StatusOK, `{"status":"ok"}`},
+		{admin + "/readyz", http.StatusOK, ready},
+		{admin + "/debug/pprof/", http.StatusOK, ""},
+		{admin + "/debug/pprof/goroutine?debug=1", http.StatusOK, ""},
+		{admin + "/metrics", http.StatusOK, ""},
+	} {
+		get(t, tt.url, tt.want, tt.wantBody)
+	}
+	if body := get(t, admin+"/metrics", http.StatusOK, ""); !strings.Contains(body, "go_goroutines") {
+		t.Errorf("admin /metrics lacks go_goroutines:\n%.500s", body)
+	}
+	// Readiness follows the services on both ports alike.
+	s.health["ledger"].SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	notReady := `{"status":"unavailable","services":{"customer":"SERVING","ledger":"NOT_SERVING","history":"SERVING"}}`
+	get(t, api+"/readyz", http.StatusServiceUnavailable, notReady)
+	get(t, admin+"/readyz", http.StatusServiceUnavailable, notReady)
+	get(t, admin+"/livez", http.StatusOK, `{"status":"ok"}`)
+	s.health["ledger"].SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+
+	req, _ := http.NewRequest(http.MethodGet, api+"/v1/customers/42", nil)
 	req.SetBasicAuth("mage", "mage-key")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -262,6 +286,28 @@ func TestRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
 	}
+}
+
+// get fetches url over the network and checks its status and, when
+// wantJSON is given, its JSON body; it returns the body.
+func get(t *testing.T, url string, want int, wantJSON string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	if resp.StatusCode != want {
+		t.Errorf("GET %s = %d, want %d: %.300s", url, resp.StatusCode, want, body)
+	}
+	if wantJSON != "" {
+		jsonEqual(t, wantJSON, body)
+	}
+	return string(body)
 }
 
 func TestRunRefusesEmptyToken(t *testing.T) {
