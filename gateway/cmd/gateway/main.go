@@ -1,6 +1,9 @@
 // Command gateway is Abacus's HTTP front door: the native /v1 REST API and
 // the Exigo, igsend, MANEX and Magento dialects, calling the customer, ledger
 // and history services over gRPC.
+//
+//	gateway [flags]   serve HTTP
+//	gateway help      every setting, with defaults
 package main
 
 import (
@@ -40,13 +43,22 @@ type settings struct {
 	Client            rpcclient.Config
 }
 
+const usage = `usage:
+  gateway [flags]
+      serve the native /v1 API and the Exigo, igsend, MANEX and Magento
+      dialects over HTTP, calling the customer, ledger and history services
+  gateway help
+      this help (also -h or --help)
+
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
+		os.Exit(config.ExitCode(err))
 	}
 }
 
@@ -54,7 +66,8 @@ func run(ctx context.Context, args []string) error {
 	var cfg settings
 	if err := config.Load("gateway", args, &cfg); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			fmt.Print(usage)
+			return config.PrintSettings(os.Stdout, &cfg)
 		}
 		return err
 	}

@@ -8,9 +8,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -67,6 +70,19 @@ func Command(args []string, extra ...string) (cmd string, configArgs, commandArg
 	return cmd, nil, args
 }
 
+// Subcommand is a subcommand a service binary has beside serve and
+// migrate, such as the customer binary's admin.
+type Subcommand struct {
+	Name    string
+	Args    string // what follows the name in the usage line, e.g. "tenant|credential ..."
+	Summary string // one line for the binary's help
+	// Parse checks the subcommand's own arguments before anything
+	// connects: it returns flag.ErrHelp once it has printed its help, and a
+	// *config.UsageError for a command line it cannot run. The subcommand
+	// keeps what it parsed for when it runs.
+	Parse func(args []string) error
+}
+
 // Process is a service binary set up: the subcommand it runs, its logger
 // and its database.
 type Process struct {
@@ -78,19 +94,42 @@ type Process struct {
 
 // Setup is the start every service's main shares, in this order: it
 // splits the subcommand off args, loads cfg (the service's settings, which
-// embed the Common that common points to), makes the logger (to stderr for
-// an extra subcommand, whose output is stdout), logs the settings when
-// serving, opens the database, and applies the migrations for migrate, for
-// an extra subcommand, and for serve unless MigrateOnStart is off. The
-// schema is named after the service. It returns nil and no error when the
-// arguments asked for help.
-func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cfg any, common *Common, extra ...string) (*Process, error) {
-	cmd, configArgs, commandArgs := Command(args, extra...)
+// embed the Common that common points to), lets an extra subcommand parse
+// its own arguments, makes the logger (to stderr for an extra subcommand,
+// whose output is stdout), logs the settings when serving, opens the
+// database, and applies the migrations for migrate, for an extra
+// subcommand, and for serve unless MigrateOnStart is off. The schema is
+// named after the service.
+//
+// Everything before the database opens reads only the command line and the
+// environment: help (-h, --help, help, after any subcommand) is printed to
+// stdout and Setup returns nil and no error; an unknown command or flag is
+// a *config.UsageError that names it.
+func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cfg any, common *Common, extra ...Subcommand) (*Process, error) {
+	names := make([]string, 0, len(extra))
+	for _, e := range extra {
+		names = append(names, e.Name)
+	}
+	cmd, configArgs, commandArgs := Command(args, names...)
+	if cmd == Serve && len(args) > 0 && args[0] != "help" && !strings.HasPrefix(args[0], "-") {
+		all := append([]string{Serve, Migrate}, names...)
+		return nil, config.Usagef("unknown command %q; the commands are %s (%s --help)", args[0], strings.Join(all, ", "), name)
+	}
 	if err := config.Load(name, configArgs, cfg); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
+			return nil, PrintUsage(os.Stdout, name, cfg, extra...)
 		}
 		return nil, err
+	}
+	for _, e := range extra {
+		if e.Name == cmd && e.Parse != nil {
+			if err := e.Parse(commandArgs); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return nil, nil
+				}
+				return nil, err
+			}
+		}
 	}
 	out := os.Stdout
 	if cmd != Serve && cmd != Migrate {
@@ -117,6 +156,18 @@ func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cf
 		}
 	}
 	return &Process{Command: cmd, CommandArgs: commandArgs, Log: log, Pool: pool}, nil
+}
+
+// PrintUsage writes a service binary's help: its subcommands, then every
+// setting of cfg with its flag, environment variable and default.
+func PrintUsage(w io.Writer, name string, cfg any, extra ...Subcommand) error {
+	fmt.Fprintf(w, "usage:\n  %s [serve] [flags]\n      serve gRPC and the admin port (/metrics, /livez, /readyz), after applying\n      the migrations unless -migrate-on-start=false\n", name)
+	fmt.Fprintf(w, "  %s migrate [flags]\n      apply the migrations to the database and exit\n", name)
+	for _, e := range extra {
+		fmt.Fprintf(w, "  %s %s [flags --] %s\n      %s (%s %s --help)\n", name, e.Name, e.Args, e.Summary, name, e.Name)
+	}
+	fmt.Fprintf(w, "  %s help\n      this help (also -h or --help, after any command)\n\n", name)
+	return config.PrintSettings(w, cfg)
 }
 
 // RequireServiceToken refuses to serve without the token internal callers

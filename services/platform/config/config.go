@@ -8,6 +8,11 @@
 //
 // Precedence: flag, then environment, then default. Nested structs are walked,
 // so services embed the platform's common sections.
+//
+// Load reads no network and no database, so a command can answer --help
+// (PrintSettings lists every setting with its default) before it connects
+// anywhere. A command line Load cannot use is a *UsageError; ExitCode gives
+// it status 2, as the flag package does.
 package config
 
 import (
@@ -24,14 +29,51 @@ import (
 )
 
 // Load fills each of cfgs (pointers to structs) from the environment and
-// args. The flag set is named after the command, for usage messages.
+// args. It prints nothing: help (-h, --help, or the lone argument "help")
+// returns flag.ErrHelp for the caller to print its usage, and a flag it
+// does not know, a flag value it cannot parse or a stray argument returns a
+// *UsageError naming it and where help is; the caller names the command.
 func Load(command string, args []string, cfgs ...any) error {
-	return load(command, args, os.LookupEnv, os.Stderr, cfgs...)
+	return load(command, args, os.LookupEnv, cfgs...)
+}
+
+// UsageError is a command line a command cannot run: an unknown command or
+// flag, a missing required one, a stray argument. Its message names what is
+// wrong and where help is; Usage, when set, is the usage to show with it.
+type UsageError struct {
+	Msg   string
+	Usage string
+}
+
+func (e *UsageError) Error() string {
+	if e.Usage == "" {
+		return e.Msg
+	}
+	return e.Msg + "\n\n" + strings.TrimRight(e.Usage, "\n")
+}
+
+// Usagef returns a *UsageError with a formatted message.
+func Usagef(format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...)}
+}
+
+// ExitCode is the process status for what a command's run returned: 0 for
+// nil or flag.ErrHelp, 2 for a *UsageError (as the flag package exits), 1
+// for anything else.
+func ExitCode(err error) int {
+	var ue *UsageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
 }
 
 type lookupFunc func(string) (string, bool)
 
-func load(command string, args []string, lookup lookupFunc, usage io.Writer, cfgs ...any) error {
+func load(command string, args []string, lookup lookupFunc, cfgs ...any) error {
 	var fields []field
 	for _, cfg := range cfgs {
 		fs, err := walk(cfg)
@@ -41,7 +83,8 @@ func load(command string, args []string, lookup lookupFunc, usage io.Writer, cfg
 		fields = append(fields, fs...)
 	}
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
-	fs.SetOutput(usage)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	for _, f := range fields {
 		def := f.def
 		if v, ok := lookup(f.env); ok && f.env != "" {
@@ -55,10 +98,55 @@ func load(command string, args []string, lookup lookupFunc, usage io.Writer, cfg
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return Usagef("%v (%s --help lists the settings)", err, command)
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		return flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return Usagef("unexpected arguments: %s (%s --help lists the settings)", strings.Join(fs.Args(), " "), command)
+	}
+	return nil
+}
+
+// PrintSettings writes every setting of cfgs (pointers to structs, as Load
+// takes them), in their order: the flag, the environment variable, the
+// default, and the help. It reads the tags only, never the environment, so
+// a secret set there is not shown.
+func PrintSettings(w io.Writer, cfgs ...any) error {
+	fmt.Fprintln(w, "settings (a flag overrides its environment variable, which overrides the default):")
+	for _, cfg := range cfgs {
+		fields, err := walk(cfg)
+		if err != nil {
+			return err
+		}
+		for _, f := range fields {
+			var names []string
+			if f.flag != "" {
+				names = append(names, "-"+f.flag)
+			}
+			if f.env != "" {
+				names = append(names, f.env)
+			}
+			var notes []string
+			if f.def != "" {
+				notes = append(notes, "default "+f.def)
+			}
+			if f.flag == "" {
+				notes = append(notes, "environment only")
+			}
+			line := "  " + strings.Join(names, ", ")
+			if len(notes) > 0 {
+				line += "  (" + strings.Join(notes, "; ") + ")"
+			}
+			fmt.Fprintln(w, line)
+			if f.help != "" {
+				fmt.Fprintln(w, "      "+f.help)
+			}
+		}
 	}
 	return nil
 }

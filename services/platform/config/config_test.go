@@ -1,7 +1,8 @@
 package config
 
 import (
-	"io"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestLoadPrecedence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got sample
-			if err := load("test", tc.args, env(tc.env), io.Discard, &got); err != nil {
+			if err := load("test", tc.args, env(tc.env), &got); err != nil {
 				t.Fatal(err)
 			}
 			if got != tc.want {
@@ -65,7 +66,7 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{nil, []string{"stray"}, "stray"},
 	} {
 		var got sample
-		err := load("test", tc.args, env(tc.env), io.Discard, &got)
+		err := load("test", tc.args, env(tc.env), &got)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("env %v args %v: err = %v, want one naming %s", tc.env, tc.args, err, tc.want)
 		}
@@ -78,5 +79,47 @@ func TestStringMasksSecrets(t *testing.T) {
 	out := String(&s)
 	if strings.Contains(out, "hunter2") || !strings.Contains(out, "T_TOKEN=*****") || !strings.Contains(out, "T_ADDR=:1") {
 		t.Errorf("String = %q", out)
+	}
+}
+
+// Help is returned, not printed, so the command prints its own usage; a bad
+// command line is a UsageError (exit status 2) naming the command.
+func TestLoadHelpAndUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"--addr", ":1", "help"}} {
+		var got sample
+		if err := load("test", args, env(nil), &got); !errors.Is(err, flag.ErrHelp) || ExitCode(err) != 0 {
+			t.Errorf("args %q: err = %v, want flag.ErrHelp (exit 0)", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--nope"}, {"--conns", "x"}, {"stray"}, {"help", "me"}} {
+		var got sample
+		err := load("test", args, env(nil), &got)
+		var ue *UsageError
+		if !errors.As(err, &ue) || ExitCode(err) != 2 || !strings.Contains(err.Error(), "test --help") {
+			t.Errorf("args %q: err = %v (exit %d), want a UsageError pointing at test --help (exit 2)", args, err, ExitCode(err))
+		}
+	}
+	if c := ExitCode(errors.New("database down")); c != 1 {
+		t.Errorf("ExitCode(other error) = %d, want 1", c)
+	}
+}
+
+// PrintSettings lists each setting by flag and variable with its default,
+// and never the value the environment holds (a secret may be there).
+func TestPrintSettings(t *testing.T) {
+	t.Setenv("T_TOKEN", "hunter2")
+	var b strings.Builder
+	if err := PrintSettings(&b, &sample{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"-addr, T_ADDR  (default :9090)", "-timeout, T_TIMEOUT  (default 20s)", "-token, T_TOKEN\n", "T_NAME  (default x; environment only)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("PrintSettings lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("PrintSettings shows the environment's secret:\n%s", out)
 	}
 }

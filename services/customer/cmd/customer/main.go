@@ -4,6 +4,7 @@
 //	customer [serve] [flags]     serve gRPC (migrating first by default)
 //	customer migrate [flags]     apply migrations and exit
 //	customer admin ...           administer tenants and credentials
+//	customer help                every subcommand and setting, with defaults
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/customer/internal/tenant"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/pglisten"
@@ -36,7 +38,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "customer:", err)
-		os.Exit(1)
+		os.Exit(config.ExitCode(err))
 	}
 }
 
@@ -52,14 +54,17 @@ type settings struct {
 	AuthCacheTrust time.Duration `env:"ABACUS_AUTH_CACHE_TRUST" flag:"auth-cache-trust" default:"1s" help:"how long a gateway may trust its credential cache after an ack of the change stream; a revoke waits at most twice this for a silent gateway (> 0)"`
 }
 
-// adminCommand administers tenants and credentials.
-const adminCommand = "admin"
+// adminName is the subcommand that administers tenants and credentials.
+const adminName = "admin"
 
 func run(ctx context.Context, args []string) error {
 	// Setup: settings, logger, database and its migrations. The admin
 	// command keeps stdout for its own output.
 	var cfg settings
-	p, err := app.Setup(ctx, "customer", migrations.FS, args, &cfg, &cfg.Common, adminCommand)
+	var adminCmd adminCommand
+	p, err := app.Setup(ctx, "customer", migrations.FS, args, &cfg, &cfg.Common, app.Subcommand{
+		Name: adminName, Args: "tenant|credential ...", Summary: "administer tenants and credentials", Parse: adminCmd.parse,
+	})
 	if p == nil || err != nil {
 		return err
 	}
@@ -77,8 +82,8 @@ func run(ctx context.Context, args []string) error {
 	switch p.Command {
 	case app.Migrate:
 		return nil
-	case adminCommand:
-		return runAdmin(ctx, tenants, os.Stdout, p.CommandArgs)
+	case adminName:
+		return adminCmd.run(ctx, tenants, os.Stdout)
 	}
 	if err := app.RequireServiceToken(cfg.Common); err != nil {
 		return err

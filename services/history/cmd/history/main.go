@@ -4,6 +4,7 @@
 //
 //	history [serve] [flags]   serve gRPC (migrating first by default) and project
 //	history migrate [flags]   apply migrations and exit
+//	history help              every subcommand and setting, with defaults
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/history/internal/store"
 	"github.com/abacus-ledger/abacus/services/history/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
@@ -39,7 +41,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "history:", err)
-		os.Exit(1)
+		os.Exit(config.ExitCode(err))
 	}
 }
 

@@ -3,6 +3,7 @@
 //
 //	ledger [serve] [flags]   serve gRPC (migrating first by default)
 //	ledger migrate [flags]   apply migrations and exit
+//	ledger help              every subcommand and setting, with defaults
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store"
 	"github.com/abacus-ledger/abacus/services/ledger/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/app"
+	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/database"
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
@@ -63,7 +65,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledger:", err)
-		os.Exit(1)
+		os.Exit(config.ExitCode(err))
 	}
 }
 
