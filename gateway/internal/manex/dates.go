@@ -108,11 +108,12 @@ func civil(year, month, day, hour, minute, second, nanos int) (time.Time, bool) 
 	return t, true
 }
 
-// The two forms the seed shows for a date in a record: the Add example's,
-// with the zone offset (.NET's local DateTime), and the Get example's,
-// without (a DateTime read from the database). Fractions of a second are
-// written only when there are any, without trailing zeros, as .NET does.
-const (
-	layoutWithOffset = "2006-01-02T15:04:05.999999-07:00"
-	layoutPlain      = "2006-01-02T15:04:05.999999"
-)
+// layoutPlain is how a record writes its dates, in Add's answer and Get's
+// alike: the Get example's form, ISO 8601 without a zone (a DateTime read
+// from the database), fractions of a second only when there are any and
+// without trailing zeros, as .NET writes them. The seed's Add example shows
+// its server's local offset (-05:00); Abacus keeps UTC wall-clock dates,
+// for which an offset would only say "+00:00", and one record shape with
+// one date form means a client can compare what Add answered with what Get
+// answers, and send either back to Edit.
+const layoutPlain = "2006-01-02T15:04:05.999999"

@@ -119,9 +119,8 @@ func resolve(list []attribute) []attribute {
 	return list
 }
 
-// value writes the attribute of m in the record; dateLayout is the form of
-// the record's dates.
-func (a *attribute) value(m protoreflect.Message, dateLayout string) any {
+// value writes the attribute of m in the record.
+func (a *attribute) value(m protoreflect.Message) any {
 	v := m.Get(a.fd)
 	switch a.kind {
 	case kindAmount:
@@ -130,7 +129,7 @@ func (a *attribute) value(m protoreflect.Message, dateLayout string) any {
 		if !m.Has(a.fd) {
 			return nil
 		}
-		return timestamp(v.Message().Interface().(*timestamppb.Timestamp), dateLayout)
+		return timestamp(v.Message().Interface().(*timestamppb.Timestamp))
 	case kindFlag:
 		return v.Bool()
 	case kindAddStatus:
@@ -143,25 +142,24 @@ func (a *attribute) value(m protoreflect.Message, dateLayout string) any {
 	return v.String()
 }
 
-// addRecord is the record of the seed's Add answer: dates with their zone
-// offset, LinkAddList last.
+// addRecord is the record of the seed's Add answer: LinkAddList last. Its
+// dates are written as Get writes them (see layoutPlain).
 func addRecord(c *customerv1.Customer) Object {
 	m := c.ProtoReflect()
 	out := make(Object, 0, len(attributes)+1)
 	for i := range attributes {
-		out = append(out, Member{attributes[i].key, attributes[i].value(m, layoutWithOffset)})
+		out = append(out, Member{attributes[i].key, attributes[i].value(m)})
 	}
 	return append(out, Member{"LinkAddList", nil})
 }
 
-// getRecord is the record of the seed's Get answer: LinkAddList first, dates
-// without an offset.
+// getRecord is the record of the seed's Get answer: LinkAddList first.
 func getRecord(c *customerv1.Customer) Object {
 	m := c.ProtoReflect()
 	out := make(Object, 0, len(attributes)+1)
 	out = append(out, Member{"LinkAddList", nil})
 	for i := range attributes {
-		out = append(out, Member{attributes[i].key, attributes[i].value(m, layoutPlain)})
+		out = append(out, Member{attributes[i].key, attributes[i].value(m)})
 	}
 	return out
 }
@@ -175,9 +173,9 @@ func number(s string) json.Number {
 	return json.Number(s)
 }
 
-func timestamp(ts *timestamppb.Timestamp, layout string) any {
+func timestamp(ts *timestamppb.Timestamp) any {
 	if ts == nil {
 		return nil
 	}
-	return ts.AsTime().UTC().Format(layout)
+	return ts.AsTime().UTC().Format(layoutPlain)
 }
