@@ -23,9 +23,24 @@ type Config struct {
 	MaxConns int    `env:"ABACUS_DB_MAX_CONNS" flag:"db-max-conns" default:"16" help:"pool size"`
 }
 
+// Option changes how Open sets up the pool.
+type Option func(*pgxpool.Config)
+
+// WithTracer installs t on every connection of the pool (tracing; see the
+// tracing package). A t that also has ConnClosed(*pgx.Conn) is told of each
+// connection the pool closes. Without this option no tracer is installed.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(pc *pgxpool.Config) {
+		pc.ConnConfig.Tracer = t
+		if c, ok := t.(interface{ ConnClosed(*pgx.Conn) }); ok {
+			pc.BeforeClose = c.ConnClosed
+		}
+	}
+}
+
 // Open connects a pool whose connections know shopspring decimals, so
 // NUMERIC columns scan into decimal.Decimal without passing through float.
-func Open(ctx context.Context, cfg Config, application string) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, cfg Config, application string, opts ...Option) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -44,6 +59,9 @@ func Open(ctx context.Context, cfg Config, application string) (*pgxpool.Pool, e
 	pc.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		pgxdecimal.Register(c.TypeMap())
 		return nil
+	}
+	for _, o := range opts {
+		o(pc)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

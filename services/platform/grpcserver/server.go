@@ -51,6 +51,9 @@ type Options struct {
 	ProbeInterval time.Duration
 	// Started, if set, receives the bound addresses once listening.
 	Started func(grpcAddr, adminAddr net.Addr)
+	// ServerOptions are added to the server's own (tracing's stats
+	// handler, when tracing is on).
+	ServerOptions []grpc.ServerOption
 }
 
 // Run serves until ctx ends, then drains: health turns NOT_SERVING, in-flight
@@ -65,13 +68,13 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("protovalidate: %w", err)
 	}
 	m := newMetrics(o.Registry)
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append([]grpc.ServerOption{
 		// The callers' keepalive pings find a frozen peer; the default
 		// policy would answer them by closing the connection.
 		grpc.KeepaliveEnforcementPolicy(rpcclient.KeepalivePolicy),
 		grpc.ChainUnaryInterceptor(unaryChain(o.Log, m, o.Policy, validator)),
 		grpc.ChainStreamInterceptor(streamChain(o.Log, m, o.Policy, validator)),
-	)
+	}, o.ServerOptions...)...)
 	o.Register(srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

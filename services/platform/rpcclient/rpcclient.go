@@ -64,8 +64,9 @@ const (
 var KeepalivePolicy = keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}
 
 // Dial connects to the service at addr. The connection is lazy: it does
-// not fail when the service is not up yet.
-func Dial(addr, serviceToken string, cfg Config) (*grpc.ClientConn, error) {
+// not fail when the service is not up yet. extra are added to the
+// connection's options (tracing's stats handler, when tracing is on).
+func Dial(addr, serviceToken string, cfg Config, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
@@ -89,6 +90,7 @@ func Dial(addr, serviceToken string, cfg Config) (*grpc.ClientConn, error) {
 		// Outermost, so the tenancy interceptor and the call see the deadline.
 		grpc.WithChainUnaryInterceptor(deadlines(cfg)),
 	}, tenancy.DialOptions(serviceToken)...)
+	opts = append(opts, extra...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
