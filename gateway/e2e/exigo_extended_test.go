@@ -36,8 +36,8 @@ func createNative(t *testing.T, auth map[string]string, body string) int32 {
 // example sends customerID and customerKey together, which the seed itself
 // says raises an exception: as written it is refused with 400, and with
 // either identifier alone it succeeds. Its answer is Exigo's ApiResult
-// object where the seed prints "result": null (DESIGN.md §6 specifies the
-// object; the key set is the seed's).
+// object where the seed prints "result": null (a deliberate difference, see
+// gateway/internal/exigo/README.md; the key set is the seed's).
 func TestExigoUpdateCustomerExtendedSeed(t *testing.T) {
 	t.Parallel()
 	tc := newTenant(t)

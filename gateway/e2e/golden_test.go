@@ -206,7 +206,7 @@ type golden struct {
 	seedValues bool
 	seedSkip   map[string]*regexp.Regexp
 	// seedDeviate are paths where Abacus answers otherwise than the seed on
-	// purpose (DESIGN.md decides); each is explained where it is used.
+	// purpose (the API's README says why); each is explained where it is used.
 	seedDeviate map[string]bool
 }
 

@@ -209,8 +209,9 @@ func checkMagentoStep(t *testing.T, name string, got map[string]any, want magent
 // customer 4's store credit created at 500 (action 2) on website 2, then
 // updated by -200 (action 1). V1 must hand the caller exactly the seed's
 // "Response Example SOAP V1"; v2 and WS-I the same entities as objects.
-// Around them every Magento fault of DESIGN.md §6, and sessions across
-// gateway processes and through a revoke (magento_session.php).
+// Around them every Magento SOAP fault (gateway/internal/magento/README.md),
+// and sessions across gateway processes and through a revoke
+// (magento_session.php).
 func TestMagentoSOAPWithPHP(t *testing.T) {
 	t.Parallel()
 	php := requirePHP(t)

@@ -35,10 +35,10 @@ func perOperation(text string) string {
 	return b.String()
 }
 
-// wsdlTemplate is Abacus's own WSDL 1.1 of ExigoApi.asmx: document/literal
-// SOAP 1.1, the types in DESIGN's order, the ApiAuthentication header on
-// every operation's input. It references nothing outside itself, so it
-// loads offline. %s is the endpoint address.
+// wsdlTemplate is Abacus's own WSDL 1.1 of ExigoApi.asmx (see README.md):
+// document/literal SOAP 1.1, the ApiAuthentication header on every
+// operation's input. It references nothing outside itself, so it loads
+// offline. %s is the endpoint address.
 var wsdlTemplate = `<?xml version="1.0" encoding="utf-8"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"

@@ -91,7 +91,7 @@ type faults struct {
 // historyItem is Magento's enterpriseCustomerbalanceHistoryItemEntity, every
 // value a string. The seed's example shows base_currency_code null (Magento
 // leaves the column empty when a balance is in the website's base currency);
-// DESIGN.md §6 makes every value a string, and Abacus always knows the
+// the JSON form makes every value a string, and Abacus always knows the
 // balance's currency, so it is the ISO code here, never null.
 type historyItem struct {
 	HistoryID          string `json:"history_id"`

@@ -28,9 +28,9 @@ var historyFields = [...]string{
 // soapValues are the item's values in historyFields' order, but the last:
 // base_currency_code is always null in SOAP. The seed's SOAP example has it
 // null (Magento leaves the column empty while a balance is in its
-// website's base currency) and DESIGN.md writes a null as xsi:nil, so the
-// three SOAP forms give exactly the seed's rows; the JSON form keeps the
-// ISO code, DESIGN making its values all strings.
+// website's base currency) and a null is written as xsi:nil, so the three
+// SOAP forms give exactly the seed's rows; the JSON form keeps the ISO
+// code, its values being all strings (README.md).
 func (it historyItem) soapValues() [len(historyFields) - 1]string {
 	return [...]string{it.HistoryID, it.BalanceID, it.UpdatedAt, it.Action, it.BalanceAmount, it.BalanceDelta,
 		it.AdditionalInfo, it.IsCustomerNotified, it.CustomerID, it.WebsiteID}
