@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/abacus-ledger/abacus/gateway/internal/apidocs"
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	"github.com/abacus-ledger/abacus/gateway/internal/exigo"
 	"github.com/abacus-ledger/abacus/gateway/internal/igsend"
@@ -90,6 +91,7 @@ type gateway struct {
 	metrics *metrics
 	maxBody int64
 	probes  *probes
+	docs    *apidocs.Handler
 
 	native *native.Handler
 	// dialects are asked in this order which one owns a path. Magento comes
@@ -99,7 +101,7 @@ type gateway struct {
 }
 
 // NewHandler builds the gateway's HTTP handler: the native /v1 API, the four
-// dialects, /healthz, /readyz and /openapi.json, each request with an id, a
+// dialects, /healthz, /readyz, /openapi.json and /docs, each request with an id, a
 // log line, panic recovery and a body limit.
 func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 	if conns.Customer == nil || conns.Ledger == nil || conns.History == nil {
@@ -144,6 +146,7 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 		metrics: m,
 		maxBody: cfg.MaxBodyBytes,
 		probes:  newProbes(conns),
+		docs:    apidocs.New(),
 		native:  nat,
 		dialects: []namedDialect{
 			{"native", nat},
@@ -219,6 +222,10 @@ func (g *gateway) serveOwn(w http.ResponseWriter, r *http.Request) {
 	case "/openapi.json":
 		serveOpenAPI(w, r)
 	default:
+		if apidocs.Owns(r.URL.Path) {
+			g.docs.ServeHTTP(w, r)
+			return
+		}
 		g.native.WriteError(w, r, http.StatusNotFound, "Not Found")
 	}
 }
