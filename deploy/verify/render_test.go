@@ -147,7 +147,7 @@ func fresh(target string, deps ...string) bool {
 // results keyed on the files a test opens itself; kustomize runs in another
 // process, so without this an edited manifest could meet a stale cached pass.
 func touchInputs(root string) error {
-	for _, d := range []string{"base", "overlays"} {
+	for _, d := range []string{"base", "components", "overlays"} {
 		err := filepath.WalkDir(filepath.Join(root, "deploy", d), func(p string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() {
 				return err
