@@ -141,12 +141,17 @@ func NewHandler(conns Conns, cfg HandlerConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	docs := apidocs.New()
+	if !docs.Built() {
+		log.Warn("API reference assets were not built; /docs answers 503 until the gateway is built by make build",
+			"missing", docs.Missing())
+	}
 	return &gateway{
 		log:     log,
 		metrics: m,
 		maxBody: cfg.MaxBodyBytes,
 		probes:  newProbes(conns),
-		docs:    apidocs.New(),
+		docs:    docs,
 		native:  nat,
 		dialects: []namedDialect{
 			{"native", nat},
