@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -67,8 +68,11 @@ type file struct {
 	etag        string
 }
 
-// New returns the handler of the page built into the binary.
-func New() *Handler {
+// New returns the handler of the page built into the binary. It is read
+// once and shared: a Handler never changes.
+func New() *Handler { return builtIn() }
+
+var builtIn = sync.OnceValue(func() *Handler {
 	web, err := fs.Sub(embedded, "web")
 	if err != nil {
 		panic(err) // the pattern is a constant directory
@@ -78,7 +82,7 @@ func New() *Handler {
 		panic(fmt.Sprintf("apidocs: the embedded page cannot be read: %v", err))
 	}
 	return h
-}
+})
 
 // NewFS returns a handler serving the page from web, a directory laid out as
 // this package's web/.
