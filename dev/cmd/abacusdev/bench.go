@@ -25,28 +25,53 @@ import (
 // one registers it in an init function.
 var benchmarks = map[string]func(ctx context.Context, args []string) error{}
 
-// runBench is `abacusdev bench [NAME ...]`: with no name it runs them all,
-// in name order.
+// benchSummaries say in a line what each benchmark measures, for
+// `abacusdev bench help`; a test checks that every benchmark has one.
+var benchSummaries = map[string]string{
+	"customer": "reading one customer: through the gateway's MANEX route, and over gRPC by id and by number",
+	"history":  "keyset paging through a long balance history, balance at an instant over many rows, and how fast the projection catches up",
+	"ledger":   "postings and balance reads beside pgbench on the same PostgreSQL, and every dialect's read beside a bare net/http + pgx server",
+	"soap":     "each SOAP read (Exigo, Magento) beside its JSON twin, on one stack with the same clients",
+}
+
+// benchUsage is `abacusdev bench help`.
+func benchUsage() string {
+	var b strings.Builder
+	b.WriteString(`usage: abacusdev bench [NAME] [flags]
+  start the system on a throwaway PostgreSQL and measure it; with no NAME,
+  every benchmark in turn (make bench; make bench BENCH=NAME for one)
+
+benchmarks (abacusdev bench NAME -h lists its flags and their defaults):
+`)
+	for _, n := range benchNames() {
+		fmt.Fprintf(&b, "  %-9s %s\n", n, benchSummaries[n])
+	}
+	fmt.Fprintf(&b, `
+  %s  not a benchmark: the bare reference server the ledger benchmark
+               starts as a process of its own (abacusdev bench %s -h)
+`, bareServerCmd, bareServerCmd)
+	return b.String()
+}
+
+// runBench is `abacusdev bench [NAME] [flags]`: with no name it runs them
+// all, in name order, each with the flags given.
 func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == bareServerCmd {
 		return serveBare(ctx, args[1:])
 	}
-	names := args
-	if len(names) == 0 || strings.HasPrefix(names[0], "-") {
-		for n := range benchmarks {
-			names = append(names, n)
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Print(benchUsage())
+		return flag.ErrHelp
+	}
+	names := benchNames()
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		names, args = args[:1], args[1:]
+		if _, ok := benchmarks[names[0]]; !ok {
+			return usagef("unknown benchmark %q; the benchmarks are %s (abacusdev bench help)", names[0], strings.Join(benchNames(), ", "))
 		}
-		sort.Strings(names)
-		args = nil
-	} else {
-		names, args = names[:1], names[1:]
 	}
 	for _, n := range names {
-		b, ok := benchmarks[n]
-		if !ok {
-			return fmt.Errorf("unknown benchmark %q (have %s)", n, strings.Join(benchNames(), ", "))
-		}
-		if err := b(ctx, args); err != nil {
+		if err := benchmarks[n](ctx, args); err != nil {
 			return fmt.Errorf("bench %s: %w", n, err)
 		}
 	}
@@ -78,7 +103,7 @@ func parseBenchFlags(name string, args []string, extra func(fs *flag.FlagSet)) (
 	if extra != nil {
 		extra(fs)
 	}
-	return f, fs.Parse(args)
+	return f, parseFlags(fs, args, "usage: abacusdev bench "+name+" [flags]\n  "+benchSummaries[name])
 }
 
 // startBenchStack starts the whole system on a throwaway PostgreSQL cluster

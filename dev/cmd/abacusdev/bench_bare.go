@@ -35,11 +35,18 @@ func serveBare(ctx context.Context, args []string) error {
 	fs.StringVar(&dbURL, "db", "", "PostgreSQL URL")
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	fs.IntVar(&conns, "conns", 4, "database connections")
-	if err := fs.Parse(args); err != nil {
+	const synopsis = `usage: abacusdev bench bare-server -db URL [flags]
+  the ledger benchmark's reference: GET /balance?customerID=N answered with
+  one point select on the balances table that benchmark loads for pgbench;
+  prints its address once listening (the benchmark starts it)`
+	if err := parseFlags(fs, args, synopsis); err != nil {
 		return err
 	}
-	if dbURL == "" || conns < 1 {
-		return errors.New("-db is required and -conns must be at least 1")
+	switch {
+	case dbURL == "":
+		return usagef("bench %s: -db is required", bareServerCmd)
+	case conns < 1:
+		return usagef("bench %s: -conns must be at least 1", bareServerCmd)
 	}
 	pool := make(chan *pgx.Conn, conns)
 	for range conns {

@@ -68,6 +68,11 @@ func runChaos(ctx context.Context, args []string) error {
 	return nil
 }
 
+const chaosSynopsis = `usage: abacusdev chaos [flags]
+  start the system on a throwaway PostgreSQL, post through the gateway while
+  killing the ledger and crashing PostgreSQL, then check that no acknowledged
+  posting was lost or doubled (make chaos; CHAOS_FLAGS=-short is CI's form)`
+
 type chaosOptions struct {
 	binDir                                 string
 	duration, interval, down, giveUp, tout time.Duration
@@ -90,7 +95,7 @@ func parseChaosFlags(args []string) (chaosOptions, error) {
 	fs.DurationVar(&o.giveUp, "give-up", time.Minute, "how long a client retries one request before it leaves it unacknowledged")
 	fs.DurationVar(&o.tout, "timeout", 10*time.Second, "bound of one HTTP attempt")
 	fs.BoolVar(&short, "short", false, "the CI form: -duration 20s -kills 2, unless given")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, chaosSynopsis); err != nil {
 		return o, err
 	}
 	if short {
@@ -104,7 +109,7 @@ func parseChaosFlags(args []string) (chaosOptions, error) {
 		}
 	}
 	if o.clients < 1 || o.customers < 1 || o.kills < 0 || o.duration <= 0 {
-		return o, errors.New("chaos: -clients and -customers must be at least 1, -kills at least 0, -duration positive")
+		return o, usagef("chaos: -clients and -customers must be at least 1, -kills at least 0, -duration positive")
 	}
 	if o.interval == 0 {
 		o.interval = o.duration / time.Duration(o.kills+1)

@@ -96,6 +96,11 @@ func startStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 	return s, nil
 }
 
+const runSynopsis = `usage: abacusdev run [flags]
+  start PostgreSQL under -data (or use DATABASE_URL when set), then the
+  customer, ledger, history and gateway binaries found in -bin (it builds
+  nothing: make run builds them first), and a demo tenant; Ctrl-C stops them`
+
 // runStack is `make run`: the stack, plus a demo tenant whose credentials it
 // prints and writes to DATA/demo-credentials.json. Ctrl-C stops everything;
 // the data stays.
@@ -109,7 +114,7 @@ func runStack(ctx context.Context, args []string) error {
 	fs.IntVar(&ports.GRPC, "grpc-port", 9091, "customer gRPC port; ledger and history take the next free ones")
 	fs.IntVar(&ports.Admin, "admin-port", 9190, "gateway admin port; customer, ledger and history take the next free ones")
 	pgPort := fs.Int("pg-port", 54329, "PostgreSQL port of the local cluster (the next free port when taken)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, runSynopsis); err != nil {
 		return err
 	}
 	data, err := filepath.Abs(*dataDir)

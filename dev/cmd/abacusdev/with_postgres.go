@@ -31,17 +31,17 @@ const ownerFile = "abacusdev.pid"
 // removed afterwards, or leaves the environment alone when it is already set.
 func withPostgres(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("with-postgres", flag.ContinueOnError)
-	data := fs.String("data", filepath.Join(os.TempDir(), "abacus-test"), "directory for throwaway clusters")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: abacusdev with-postgres [--data DIR] -- CMD ARGS...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	data := fs.String("data", filepath.Join(os.TempDir(), "abacus-test"), "directory for throwaway clusters (removed afterwards when left empty)")
+	const synopsis = `usage: abacusdev with-postgres [--data DIR] -- CMD ARGS...
+  run CMD with TEST_DATABASE_URL pointing at a throwaway PostgreSQL cluster
+  under DIR, removed afterwards; with TEST_DATABASE_URL already set, run CMD
+  against that server instead`
+	if err := parseFlags(fs, args, synopsis); err != nil {
 		return err
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
-		return errors.New("with-postgres: no command given (usage: abacusdev with-postgres [--data DIR] -- CMD ARGS...)")
+		return usageError{msg: "with-postgres: no command given", usage: synopsis}
 	}
 	// Fail before spending seconds on a cluster the command cannot use.
 	if _, err := exec.LookPath(argv[0]); err != nil {
@@ -51,9 +51,13 @@ func withPostgres(ctx context.Context, args []string) error {
 		return runChild(ctx, argv, os.Environ())
 	}
 
-	if err := os.MkdirAll(*data, 0o755); err != nil {
+	dirs, err := mkdirAll(*data)
+	if err != nil {
 		return fmt.Errorf("with-postgres: %w", err)
 	}
+	// make test's .data/test holds nothing once its cluster is gone: leave
+	// it behind only when something else is in it.
+	defer removeIfEmpty(dirs)
 	removeOrphans(ctx, *data)
 	dir, err := os.MkdirTemp(*data, "pg-")
 	if err != nil {
@@ -91,6 +95,32 @@ func withPostgres(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, cleanupErr)
 	}
 	return childErr
+}
+
+// mkdirAll makes dir and its missing parents, and returns dir and the
+// parents it made, deepest first: what may go again when empty.
+func mkdirAll(dir string) ([]string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	dirs := []string{dir}
+	for d := filepath.Dir(dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, os.MkdirAll(dir, 0o755)
+}
+
+// removeIfEmpty removes each of dirs, in order, that is empty.
+func removeIfEmpty(dirs []string) {
+	for _, d := range dirs {
+		if os.Remove(d) != nil {
+			return // not empty (os.Remove removes no directory that has entries)
+		}
+	}
 }
 
 // runChild runs argv with env and the standard streams inherited, and

@@ -111,7 +111,7 @@ func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cf
 		names = append(names, e.Name)
 	}
 	cmd, configArgs, commandArgs := Command(args, names...)
-	if cmd == Serve && len(args) > 0 && args[0] != "help" && !strings.HasPrefix(args[0], "-") {
+	if cmd == Serve && len(args) > 0 && args[0] != Serve && args[0] != "help" && !strings.HasPrefix(args[0], "-") {
 		all := append([]string{Serve, Migrate}, names...)
 		return nil, config.Usagef("unknown command %q; the commands are %s (%s --help)", args[0], strings.Join(all, ", "), name)
 	}
