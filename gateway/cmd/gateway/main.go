@@ -21,6 +21,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/config"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
+	"github.com/abacus-ledger/abacus/services/platform/tracing"
 )
 
 // settings is the gateway's configuration. The service token has no flag:
@@ -41,6 +42,7 @@ type settings struct {
 	AuthCacheSize     int           `env:"ABACUS_AUTH_CACHE_SIZE" flag:"auth-cache-size" default:"100000" help:"how many verified credentials the gateway caches (trusted only while the customer service's change stream is up); 0 disables the cache"`
 	MagentoWSI        bool          `env:"ABACUS_MAGENTO_WSI" flag:"magento-wsi" default:"false" help:"serve Magento's WS-I (document/literal) WSDL at /api/v2_soap/?wsdl, as Magento's WS-I Compliance setting does: true or false"`
 	Client            rpcclient.Config
+	Tracing           tracing.Config
 }
 
 const usage = `usage:
@@ -84,7 +86,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("ABACUS_TRUSTED_PROXIES: %w", err)
 	}
-	log, err := logging.New(os.Stdout, "gateway", cfg.LogLevel)
+	tr, err := tracing.Setup(ctx, cfg.Tracing, "gateway", tracing.Edge)
+	if err != nil {
+		return err
+	}
+	defer tr.Shutdown()
+	log, err := logging.New(os.Stdout, "gateway", cfg.LogLevel, tr.LogOptions()...)
 	if err != nil {
 		return err
 	}
@@ -105,5 +112,6 @@ func run(ctx context.Context, args []string) error {
 		MagentoWSI:        cfg.MagentoWSI,
 		AuthCacheSize:     cfg.AuthCacheSize,
 		Logger:            log,
+		Tracing:           tr,
 	})
 }

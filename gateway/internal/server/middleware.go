@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/abacus-ledger/abacus/services/platform/logging"
+	"github.com/abacus-ledger/abacus/services/platform/tracing"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -60,6 +61,21 @@ func withRequestID(ctx context.Context, id string) context.Context {
 	ctx = context.WithValue(ctx, requestIDKey{}, id)
 	ctx = logging.WithAttrs(ctx, slog.String("request_id", id))
 	return metadata.AppendToOutgoingContext(ctx, logging.RequestIDMetadata, id)
+}
+
+// traced gives each request a server span in the trace of its traceparent
+// header, named by method and API ("POST native"), when tracing is on; off,
+// it returns h itself.
+func traced(h http.Handler, t *tracing.Tracing) http.Handler {
+	return t.HTTP(h, func(r *http.Request) string {
+		name := "gateway"
+		if g, ok := h.(*gateway); ok {
+			if n, _ := g.route(r.URL.Path); n != "" {
+				name = n
+			}
+		}
+		return r.Method + " " + name
+	})
 }
 
 // recorder remembers the status a handler answered with.

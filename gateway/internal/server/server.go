@@ -22,6 +22,7 @@ import (
 	"github.com/abacus-ledger/abacus/gateway/internal/auth"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
+	"github.com/abacus-ledger/abacus/services/platform/tracing"
 )
 
 // Options configure Run.
@@ -52,6 +53,8 @@ type Options struct {
 	// AuthCacheSize bounds the cache of verified credentials; 0 disables it.
 	AuthCacheSize int
 	Logger        *slog.Logger
+	// Tracing, when on (non-nil), traces each request and service call.
+	Tracing *tracing.Tracing
 	// Started, when set, is called with the bound API and admin addresses
 	// (admin nil when AdminAddr is empty) once the gateway accepts
 	// connections.
@@ -82,7 +85,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		{"customer", opts.CustomerAddr}, {"ledger", opts.LedgerAddr}, {"history", opts.HistoryAddr},
 	}
 	for _, t := range targets {
-		cc, err := rpcclient.Dial(t.addr, opts.ServiceToken, opts.Client)
+		cc, err := rpcclient.Dial(t.addr, opts.ServiceToken, opts.Client, opts.Tracing.DialOptions()...)
 		if err != nil {
 			return fmt.Errorf("dial %s service: %w", t.name, err)
 		}
@@ -114,7 +117,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 
-	servers := []*http.Server{newHTTPServer(handler, log)}
+	servers := []*http.Server{newHTTPServer(traced(handler, opts.Tracing), log)}
 	addrs := []string{opts.HTTPAddr}
 	if opts.AdminAddr != "" {
 		probes := newProbes(Conns{Customer: conns[0], Ledger: conns[1], History: conns[2]})

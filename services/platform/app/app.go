@@ -22,6 +22,7 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/grpcserver"
 	"github.com/abacus-ledger/abacus/services/platform/logging"
 	"github.com/abacus-ledger/abacus/services/platform/rpcclient"
+	"github.com/abacus-ledger/abacus/services/platform/tracing"
 )
 
 // Common is the configuration every service reads, beside its own (each
@@ -33,6 +34,8 @@ type Common struct {
 	Serve          grpcserver.Config
 	// Client configures the calls this service makes to the others.
 	Client rpcclient.Config
+	// Tracing is off unless an OTLP endpoint is set.
+	Tracing tracing.Config
 }
 
 // The subcommands every service binary has.
@@ -90,6 +93,10 @@ type Process struct {
 	CommandArgs []string // an extra subcommand's own arguments
 	Log         *slog.Logger
 	Pool        *pgxpool.Pool // the caller closes it
+	// Tracing is nil (off) unless serving with an OTLP endpoint set; its
+	// hooks go to the server, the dials and nothing else. The caller shuts
+	// it down last, to export the spans still buffered.
+	Tracing *tracing.Tracing
 }
 
 // Setup is the start every service's main shares, in this order: it
@@ -135,27 +142,40 @@ func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cf
 	if cmd != Serve && cmd != Migrate {
 		out = os.Stderr
 	}
-	log, err := logging.New(out, name, common.LogLevel)
+	// Only a serving process traces: the one if that decides what is
+	// installed on its hot paths.
+	var tr *tracing.Tracing
+	if cmd == Serve {
+		var err error
+		if tr, err = tracing.Setup(ctx, common.Tracing, name, tracing.Inner); err != nil {
+			return nil, err
+		}
+	}
+	log, err := logging.New(out, name, common.LogLevel, tr.LogOptions()...)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, tr.Shutdown())
 	}
 	if cmd == Serve {
 		log.Info("starting", "config", config.String(cfg))
 	}
-	pool, err := database.Open(ctx, common.DB, "abacus-"+name)
+	var dbOpts []database.Option
+	if d := tr.Database(); d != nil {
+		dbOpts = append(dbOpts, database.WithTracer(d))
+	}
+	pool, err := database.Open(ctx, common.DB, "abacus-"+name, dbOpts...)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, tr.Shutdown())
 	}
 	if cmd != Serve || common.MigrateOnStart {
 		if err := database.Migrate(ctx, pool, name, migrations, log); err != nil {
 			pool.Close()
-			return nil, err
+			return nil, errors.Join(err, tr.Shutdown())
 		}
 		if cmd == Migrate {
 			log.Info("migrations applied", "schema", name)
 		}
 	}
-	return &Process{Command: cmd, CommandArgs: commandArgs, Log: log, Pool: pool}, nil
+	return &Process{Command: cmd, CommandArgs: commandArgs, Log: log, Pool: pool, Tracing: tr}, nil
 }
 
 // PrintUsage writes a service binary's help: its subcommands, then every

@@ -228,6 +228,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// Joiner is Join as a function for packages that must not link tracing
+// (a domain package), nil when off.
+func (t *Tracing) Joiner() func(ctx context.Context, name string, callers []context.Context) (context.Context, func(error)) {
+	if t == nil {
+		return nil
+	}
+	return t.Join
+}
+
 // Join starts a span for work done at once for several callers, such as a
 // group-commit transaction: its parent is the first caller whose context
 // holds a recording span, and it links to every caller's span, so each

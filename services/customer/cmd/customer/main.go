@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log, pool := p.Log, p.Pool
+	defer p.Tracing.Shutdown()
 	defer pool.Close()
 	if cfg.MagentoSessionTTL <= 0 {
 		return fmt.Errorf("ABACUS_MAGENTO_SESSION_TTL must be a positive duration such as 1h, not %s", cfg.MagentoSessionTTL)
@@ -117,8 +118,8 @@ func run(ctx context.Context, args []string) error {
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: "customer", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 		Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenants, grpcapi.TenantFree),
-		Registry: reg,
-		Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
+		Registry: reg, ServerOptions: p.Tracing.ServerOptions(),
+		Ready: func(ctx context.Context) error { return database.Ping(ctx, pool) },
 		Register: func(s *grpc.Server) {
 			customerv1.RegisterTenantAdminServiceServer(s, admin)
 			customerv1.RegisterCustomerServiceServer(s, customers)

@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log, pool := p.Log, p.Pool
+	defer p.Tracing.Shutdown()
 	defer pool.Close()
 	if p.Command == app.Migrate {
 		return nil
@@ -83,12 +84,12 @@ func run(ctx context.Context, args []string) error {
 
 	// The peers, each dialed once: the customer service (tenants and
 	// customers) and the ledger (its change stream and head).
-	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client, p.Tracing.DialOptions()...)
 	if err != nil {
 		return err
 	}
 	defer customerConn.Close()
-	ledgerConn, err := rpcclient.Dial(cfg.LedgerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	ledgerConn, err := rpcclient.Dial(cfg.LedgerAddr, cfg.Serve.ServiceToken, cfg.Client, p.Tracing.DialOptions()...)
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string) error {
 		return grpcserver.Run(gctx, grpcserver.Options{
 			Name: "history", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 			Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, tenancy.NewCachedChecker(tenants, time.Minute), nil),
-			Registry: reg,
+			Registry: reg, ServerOptions: p.Tracing.ServerOptions(),
 			Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
 			Register: func(s *grpc.Server) { historyv1.RegisterHistoryServiceServer(s, server) },
 		})

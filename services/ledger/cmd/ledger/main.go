@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log, pool := p.Log, p.Pool
+	defer p.Tracing.Shutdown()
 	defer pool.Close()
 	if p.Command == app.Migrate {
 		return nil
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string) error {
 
 	// The one peer: the customer service answers both the tenant checks of
 	// the interceptor and the ledger's customer checks.
-	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client)
+	customerConn, err := rpcclient.Dial(cfg.CustomerAddr, cfg.Serve.ServiceToken, cfg.Client, p.Tracing.DialOptions()...)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string) error {
 	customers := customerclient.NewCached(customerclient.NewRemote(customerConn), cfg.CustomerCacheTTL, cfg.CustomerCacheSize)
 	svc := ledger.NewService(store.New(pool), customers, log, ledger.Config{
 		MaxBatch: cfg.MaxBatch, QueueSize: cfg.QueueSize, TxTimeout: cfg.TxTimeout, PollInterval: cfg.WatchPoll,
-		Committers: cfg.Committers,
+		Committers: cfg.Committers, Join: p.Tracing.Joiner(),
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(database.NewPoolCollector(pool))
@@ -129,7 +130,7 @@ func run(ctx context.Context, args []string) error {
 		return grpcserver.Run(gctx, grpcserver.Options{
 			Name: "ledger", GRPCAddr: cfg.GRPCAddr, AdminAddr: cfg.AdminAddr, ShutdownTimeout: cfg.Serve.ShutdownTimeout,
 			Log: log, Policy: tenancy.NewPolicy(cfg.Serve.ServiceToken, customerclient.TenantChecker(customerConn), nil),
-			Registry: reg,
+			Registry: reg, ServerOptions: p.Tracing.ServerOptions(),
 			Ready:    func(ctx context.Context) error { return database.Ping(ctx, pool) },
 			Register: func(s *grpc.Server) { ledgerv1.RegisterLedgerServiceServer(s, server) },
 		})

@@ -54,6 +54,7 @@ type committer struct {
 	log       *slog.Logger
 	maxBatch  int
 	txTimeout time.Duration
+	join      func(ctx context.Context, name string, callers []context.Context) (context.Context, func(error)) // nil: tracing off
 	queue     chan *request
 	committed func(tenantID string, upTo int64) // told after each COMMIT: the tenant's stream reaches upTo
 
@@ -66,7 +67,7 @@ type committer struct {
 
 func newCommitter(st *store.Store, log *slog.Logger, cfg Config, committed func(string, int64)) *committer {
 	return &committer{
-		st: st, log: log, maxBatch: cfg.MaxBatch, txTimeout: cfg.TxTimeout,
+		st: st, log: log, maxBatch: cfg.MaxBatch, txTimeout: cfg.TxTimeout, join: cfg.Join,
 		queue: make(chan *request, cfg.QueueSize), committed: committed,
 	}
 }
@@ -250,9 +251,18 @@ func balanceKey(tenantID string, p valid) store.BalanceKey {
 // store.PostGroup). Balances after each entry follow queue order, and
 // stream positions the same order, so every balance's chain reads in
 // stream order.
-func (c *committer) commitOnce(ctx context.Context, reqs []*request) ([]outcome, error) {
+func (c *committer) commitOnce(ctx context.Context, reqs []*request) (_ []outcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, c.txTimeout)
 	defer cancel()
+	if c.join != nil {
+		callers := make([]context.Context, len(reqs))
+		for i, r := range reqs {
+			callers[i] = r.ctx
+		}
+		var end func(error)
+		ctx, end = c.join(ctx, "ledger.post_group", callers)
+		defer func() { end(err) }()
+	}
 	var postings []store.GroupPosting
 	var claims []store.GroupClaim
 	for i, r := range reqs {

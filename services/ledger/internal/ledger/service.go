@@ -36,6 +36,11 @@ type Config struct {
 	// transaction with two committers, 8 with one, and 1.5x the
 	// throughput, on 2 cores with 16 clients).
 	Committers int
+	// Join, when set (tracing on), starts the span of a group-commit
+	// transaction from its requests' contexts — in the trace of the first
+	// traced request, linked to the others' — and returns its end (see
+	// tracing.Joiner). It is a function so the domain links no tracing.
+	Join func(ctx context.Context, name string, callers []context.Context) (context.Context, func(error))
 }
 
 func (c Config) withDefaults() Config {
