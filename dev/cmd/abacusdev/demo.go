@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,14 @@ import (
 // demoFile is the shape of DATA/demo-credentials.json, for scripts.
 type demoFile struct {
 	Gateway string            `json:"gateway"`
+	Docs    string            `json:"docs"` // the gateway's API reference page
 	GRPC    map[string]string `json:"grpc"`
-	Tenant  string            `json:"tenant"`
-	Exigo   struct {
+	// ServiceToken is what internal callers present (authorization: Bearer
+	// ...); make run makes a new one on each run.
+	ServiceToken string `json:"service_token"`
+	DatabaseURL  string `json:"database_url"`
+	Tenant       string `json:"tenant"`
+	Exigo        struct {
 		Login    string `json:"login"`
 		Company  string `json:"company"`
 		Password string `json:"password"`
@@ -48,8 +54,9 @@ type keyPair struct {
 }
 
 type demoSetup struct {
-	customerAddr, token, file, gateway string
-	grpc                               map[string]string
+	customerAddr, token, file, gateway, dbURL string
+	grpc                                      map[string]string
+	say                                       func(format string, a ...any)
 }
 
 const demoCompany = "demo"
@@ -67,11 +74,12 @@ func ensureDemo(ctx context.Context, s demoSetup) (demoFile, error) {
 
 	var d demoFile
 	if raw, err := os.ReadFile(s.file); err == nil && json.Unmarshal(raw, &d) == nil && demoStillValid(ctx, admin, d) {
-		fmt.Println("==> reusing the demo tenant of the last run")
-	} else if d, err = createDemo(ctx, admin); err != nil {
+		s.say("reusing the demo tenant of the last run")
+	} else if d, err = createDemoSaying(ctx, admin, s.say); err != nil {
 		return demoFile{}, err
 	}
-	d.Gateway, d.GRPC = s.gateway, s.grpc
+	d.Gateway, d.Docs, d.GRPC = s.gateway, s.gateway+"/docs", s.grpc
+	d.ServiceToken, d.DatabaseURL = s.token, s.dbURL
 	raw, _ := json.MarshalIndent(d, "", "  ")
 	if err := os.WriteFile(s.file, append(raw, '\n'), 0o600); err != nil {
 		return demoFile{}, err
@@ -95,7 +103,13 @@ func demoStillValid(ctx context.Context, admin customerv1.TenantAdminServiceClie
 	return true
 }
 
+// createDemo creates the demo tenant and its credentials, saying so on
+// stdout.
 func createDemo(ctx context.Context, admin customerv1.TenantAdminServiceClient) (demoFile, error) {
+	return createDemoSaying(ctx, admin, func(format string, a ...any) { fmt.Printf("==> "+format+"\n", a...) })
+}
+
+func createDemoSaying(ctx context.Context, admin customerv1.TenantAdminServiceClient, say func(string, ...any)) (demoFile, error) {
 	tenant, err := findTenant(ctx, admin, demoCompany)
 	if err != nil {
 		return demoFile{}, err
@@ -106,7 +120,7 @@ func createDemo(ctx context.Context, admin customerv1.TenantAdminServiceClient) 
 			return demoFile{}, fmt.Errorf("create tenant: %w", err)
 		}
 		tenant = resp.GetTenant()
-		fmt.Printf("==> created demo tenant %s\n", tenant.GetTenantId())
+		say("created demo tenant %s", tenant.GetTenantId())
 	} else {
 		old, err := admin.ListCredentials(ctx, &customerv1.ListCredentialsRequest{TenantId: tenant.GetTenantId()})
 		if err != nil {
@@ -117,7 +131,7 @@ func createDemo(ctx context.Context, admin customerv1.TenantAdminServiceClient) 
 				return demoFile{}, err
 			}
 		}
-		fmt.Printf("==> demo tenant %s found; issuing new credentials\n", tenant.GetTenantId())
+		say("demo tenant %s found; issuing new credentials", tenant.GetTenantId())
 	}
 	mk := func(kind customerv1.CredentialKind, identifier string) (*customerv1.CreateCredentialResponse, error) {
 		if identifier != "" {
@@ -178,12 +192,16 @@ func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
 
-func printWelcome(w io.Writer, d demoFile, procs []*devstack.Proc, file string) {
+// printWelcome prints the banner of `make run`: where everything listens,
+// the database, the service token, the demo credentials, and the first
+// requests to try, which envCmd (`bin/abacusdev env`) makes pasteable.
+func printWelcome(w io.Writer, d demoFile, procs []*devstack.Proc, file, envCmd string) {
 	g := d.Gateway
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nAbacus is running. Ctrl-C stops every process; the data stays in %s.\n\n", filepath.Dir(file))
 	fmt.Fprintf(&b, "Endpoints\n")
-	fmt.Fprintf(&b, "  gateway (HTTP)     %s   health %s/healthz   OpenAPI %s/openapi.json\n", g, g, g)
+	fmt.Fprintf(&b, "  gateway (HTTP)     %s   health %s/healthz\n", g, g)
+	fmt.Fprintf(&b, "  API reference      %s   (OpenAPI %s/openapi.json)\n", d.Docs, g)
 	for _, p := range procs {
 		if p.Binary() != "gateway" {
 			fmt.Fprintf(&b, "  %-8s (gRPC)    %s   metrics http://%s/metrics\n", p.Name, p.Addr, p.AdminAddr)
@@ -191,21 +209,57 @@ func printWelcome(w io.Writer, d demoFile, procs []*devstack.Proc, file string) 
 			fmt.Fprintf(&b, "  gateway metrics    http://%s/metrics\n", p.AdminAddr)
 		}
 	}
+	fmt.Fprintf(&b, "  database           %s\n", redactURL(d.DatabaseURL))
+	fmt.Fprintf(&b, "  service token      %s   (new on each run; gRPC callers send it as authorization: Bearer TOKEN)\n", d.ServiceToken)
 	fmt.Fprintf(&b, "\nDemo tenant %s (written to %s)\n", d.Tenant, file)
 	fmt.Fprintf(&b, "  Exigo     login %s  company %s  password %s\n", d.Exigo.Login, d.Exigo.Company, d.Exigo.Password)
 	fmt.Fprintf(&b, "  igsend    live    public %s  private %s\n", d.Igsend.Live.Public, d.Igsend.Live.Private)
 	fmt.Fprintf(&b, "  igsend    sandbox public %s  private %s\n", d.Igsend.Sandbox.Public, d.Igsend.Sandbox.Private)
 	fmt.Fprintf(&b, "  MANEX     API key %s\n", d.Manex.APIKey)
 	fmt.Fprintf(&b, "  Magento   API user %s  API key %s\n", d.Magento.APIUser, d.Magento.APIKey)
-	fmt.Fprintf(&b, "\nTry\n")
-	fmt.Fprintf(&b, "  curl -s %s/healthz\n", g)
-	fmt.Fprintf(&b, "  curl -s -u '%s:%s' %s/v1/customers\n", d.Magento.APIUser, d.Magento.APIKey, g)
-	fmt.Fprintf(&b, "  curl -s -X POST '%s/API/Customer/Add/%s?Custname=Acme&Status=Active'\n", g, d.Manex.APIKey)
-	fmt.Fprintf(&b, "  curl -s '%s/API/Customer/Get/%s?CustNumOrName=Acme'\n", g, d.Manex.APIKey)
-	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Basic %s' '%s/3.0/customers/balances?customerID=1'\n", basic(d.Exigo.Login+"@"+d.Exigo.Company, d.Exigo.Password), g)
-	fmt.Fprintf(&b, "  curl -s -u '%s:%s' '%s/services/clientbalance/?ClientID=1'\n", d.Igsend.Live.Public, d.Igsend.Live.Private, g)
-	fmt.Fprintf(&b, "  curl -s -u '%s:%s' '%s/api/rest/customers/1/storecredit/history'\n", d.Magento.APIUser, d.Magento.APIKey, g)
-	fmt.Fprintf(&b, "  curl -s -u '%s:wrong' %s/v1/customers        # refused: 401\n", d.Magento.APIUser, g)
-	fmt.Fprintf(&b, "  grpcurl -plaintext %s list   # server reflection\n", d.GRPC["customer"])
+	fmt.Fprintf(&b, "\nTry, in another terminal in this directory (README.md, \"Calling Abacus\", goes on from here:\n")
+	fmt.Fprintf(&b, "create a customer, post to it, read it in every dialect and over gRPC)\n")
+	fmt.Fprintf(&b, "  eval \"$(%s)\"   # the values above as shell variables: $GATEWAY, $TENANT, $MAGENTO_USER, ...\n", envCmd)
+	fmt.Fprintf(&b, "  curl -s \"$GATEWAY/readyz\"\n")
+	fmt.Fprintf(&b, "  curl -s -u \"$MAGENTO_USER:$MAGENTO_KEY\" \"$GATEWAY/v1/customers\"\n")
+	fmt.Fprintf(&b, "  curl -s -u \"$MAGENTO_USER:wrong\" \"$GATEWAY/v1/customers\"   # refused: 401\n")
+	fmt.Fprintf(&b, "  make grpcurl && .tools/bin/grpcurl -plaintext \"$CUSTOMER_GRPC\" list   # server reflection\n")
 	fmt.Fprint(w, b.String())
+}
+
+// redactURL is raw with any password masked.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// startDemo is what `make run` does once the system is up: the demo tenant,
+// DATA/demo-credentials.json and the banner on w. The README's test runs it
+// too.
+func startDemo(ctx context.Context, s *stack, data, envCmd string, w io.Writer, say func(string, ...any)) (demoFile, error) {
+	file := filepath.Join(data, "demo-credentials.json")
+	demo, err := ensureDemo(ctx, demoSetup{customerAddr: s.grpc["customer"], token: s.token, dbURL: s.dbURL,
+		file: file, gateway: s.gateway, grpc: s.grpc, say: say})
+	if err != nil {
+		return demoFile{}, fmt.Errorf("demo tenant: %w", err)
+	}
+	printWelcome(w, demo, s.Procs(), file, envCmd)
+	return demo, nil
+}
+
+// envCommand is the command that prints the demo of the data directory
+// data as shell variables, as typed in the working directory:
+// `bin/abacusdev env` under `make run`'s defaults.
+func envCommand(binDir, data string) string {
+	if abs, err := filepath.Abs(binDir); err == nil {
+		binDir = abs
+	}
+	cmd := shellQuoteIfNeeded(filepath.Join(shortPath(binDir), "abacusdev")) + " env"
+	if d := shortPath(data); d != ".data" {
+		cmd += " --data " + shellQuoteIfNeeded(d)
+	}
+	return cmd
 }

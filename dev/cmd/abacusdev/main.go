@@ -9,6 +9,8 @@
 //	abacusdev chaos [flags]
 //	    post through the gateway while killing the ledger and crashing
 //	    PostgreSQL, then check that nothing was lost or doubled
+//	abacusdev env [--data DIR]
+//	    print the demo of a make run as shell variables
 //	abacusdev help [COMMAND]
 //	    the commands, or one command's flags with their defaults
 //
@@ -39,6 +41,7 @@ var commands = []command{
 	{"run", "[flags]", "run the whole system on a local PostgreSQL, with a demo tenant (what make run does)", runStack},
 	{"bench", "[NAME] [flags]", "start the system on a throwaway PostgreSQL and measure it; no NAME runs every benchmark (abacusdev bench help lists them)", runBench},
 	{"chaos", "[flags]", "post through the gateway while killing the ledger and crashing PostgreSQL, then check that nothing was lost or doubled", runChaos},
+	{"env", "[--data DIR]", "print the demo of a make run (endpoints, service token, database, credentials) as shell variables: eval \"$(bin/abacusdev env)\"", runEnv},
 }
 
 // usage is abacusdev's help.

@@ -133,12 +133,9 @@ func runStack(ctx context.Context, args []string) error {
 	}
 	defer s.stop()
 
-	file := filepath.Join(data, "demo-credentials.json")
-	demo, err := ensureDemo(ctx, demoSetup{customerAddr: s.grpc["customer"], token: s.token, file: file, gateway: s.gateway, grpc: s.grpc})
-	if err != nil {
-		return fmt.Errorf("demo tenant: %w", err)
+	if _, err := startDemo(ctx, s, data, envCommand(*binDir, data), os.Stdout, say); err != nil {
+		return err
 	}
-	printWelcome(os.Stdout, demo, s.Procs(), file)
 
 	select {
 	case <-ctx.Done():
