@@ -12,7 +12,8 @@ import (
 	"github.com/abacus-ledger/abacus/services/platform/idemkey"
 )
 
-// maxCommentLen bounds a comment, as the proto does.
+// maxCommentLen bounds a comment in characters (code points), as the proto's
+// max_len does, so a comment the gRPC validation passes is not refused here.
 const maxCommentLen = 1000
 
 // valid is a posting that passed every check but customer existence: its
@@ -108,8 +109,8 @@ func validate(p Posting, currencies map[string]Currency, prefix string) (valid, 
 		return valid{}, invalid(prefix+"customer_id", "must be greater than 0")
 	case p.WebsiteID < 0:
 		return valid{}, invalid(prefix+"website_id", "must be 0 (none) or greater")
-	case len(p.Comment) > maxCommentLen || !utf8.ValidString(p.Comment) || strings.ContainsRune(p.Comment, 0):
-		return valid{}, invalid(prefix+"comment", "must be valid text of at most %d bytes without NUL characters", maxCommentLen)
+	case !utf8.ValidString(p.Comment) || utf8.RuneCountInString(p.Comment) > maxCommentLen || strings.ContainsRune(p.Comment, 0):
+		return valid{}, invalid(prefix+"comment", "must be valid text of at most %d characters without NUL characters", maxCommentLen)
 	}
 	c, ok := currencies[p.Currency]
 	if !ok {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -90,6 +91,9 @@ func TestValidate(t *testing.T) {
 		{"customer 0", with(func(p *Posting) { p.CustomerID = 0 }), "postings[2].customer_id"},
 		{"negative website", with(func(p *Posting) { p.WebsiteID = -1 }), "postings[2].website_id"},
 		{"NUL in comment", with(func(p *Posting) { p.Comment = "a\x00b" }), "postings[2].comment"},
+		{"1000 two-byte characters", with(func(p *Posting) { p.Comment = strings.Repeat("ж", 1000) }), ""},
+		{"1001 characters", with(func(p *Posting) { p.Comment = strings.Repeat("a", 1001) }), "postings[2].comment"},
+		{"invalid UTF-8 comment", with(func(p *Posting) { p.Comment = "a\xffb" }), "postings[2].comment"},
 		{"bad kind", with(func(p *Posting) { p.Kind = "GIFT" }), "postings[2].kind"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
