@@ -10,7 +10,11 @@
 //     and addresses point at Services that reach the right container port;
 //   - probes, resources, security contexts, grace periods, disruption
 //     budgets, autoscalers, network policies and the ingress follow the
-//     rules in deploy/README.md.
+//     rules in deploy/README.md;
+//   - the Grafana dashboard follows Grafana's dashboard model, is in a
+//     ConfigMap the dashboard sidecar loads in every overlay, and selects
+//     processes by labels the scraped pods carry (that its metrics exist
+//     is checked against the real processes in gateway/e2e).
 //
 // The package has no code of its own outside its tests.
 package verify
