@@ -128,7 +128,14 @@ func helpCases() []helpCase {
 		cases = append(cases, helpCase{"gateway", args, gateway})
 	}
 
-	top := []string{"with-postgres", "run", "bench", "chaos", "help"}
+	top := []string{"help"}
+	for _, c := range commands {
+		top = append(top, "abacusdev "+c.name)
+		cases = append(cases,
+			helpCase{"abacusdev", []string{c.name, "-h"}, []string{"abacusdev " + c.name}},
+			helpCase{"abacusdev", []string{"help", c.name}, []string{"abacusdev " + c.name}},
+		)
+	}
 	benches := append(benchNames(), bareServerCmd)
 	runFlags := []string{"-gateway-port", "(default 8080)", "-data", "-pg-port"}
 	chaosFlags := []string{"-short", "-kills", "(default 6)"}
@@ -184,7 +191,7 @@ func usageErrorCases() []helpCase {
 		{"history", []string{"migrate", "extra"}, []string{"unexpected arguments: extra"}},
 		{"gateway", []string{"serve"}, []string{"unexpected arguments: serve"}},
 		{"abacusdev", nil, []string{"a command is required", "with-postgres", "bench"}},
-		{"abacusdev", []string{"test"}, []string{`unknown command "test"`, "with-postgres, run, bench, chaos"}},
+		{"abacusdev", []string{"test"}, []string{`unknown command "test"`, "with-postgres, run, ", "bench, chaos"}},
 		{"abacusdev", []string{"bench", "fast"}, []string{`unknown benchmark "fast"`, strings.Join(benchNames(), ", ")}},
 		{"abacusdev", []string{"bench", "ledger", "-nope"}, []string{"bench ledger", "-nope"}},
 		{"abacusdev", []string{"bench", bareServerCmd}, []string{"-db is required"}},
@@ -208,19 +215,26 @@ func TestEveryBenchmarkHasASummary(t *testing.T) {
 	}
 }
 
-// buildBinaries builds the five binaries into a temporary directory.
-func buildBinaries(t *testing.T) string {
+// goWorkDir is the directory of the go.work file.
+func goWorkDir(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOWORK").Output()
 	gowork := strings.TrimSpace(string(out))
 	if err != nil || gowork == "" || gowork == "off" {
-		t.Fatalf("this test builds every binary of the workspace and needs its go.work (go env GOWORK: %q, %v)", gowork, err)
+		t.Fatalf("this test needs the workspace's go.work (go env GOWORK: %q, %v)", gowork, err)
 	}
+	return filepath.Dir(gowork)
+}
+
+// buildBinaries builds the five binaries into a temporary directory.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	root := goWorkDir(t)
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 		"./services/customer/cmd/customer", "./services/ledger/cmd/ledger", "./services/history/cmd/history",
 		"./gateway/cmd/gateway", "./dev/cmd/abacusdev")
-	build.Dir = filepath.Dir(gowork)
+	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
