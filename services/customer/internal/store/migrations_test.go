@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"regexp"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/abacus-ledger/abacus/services/customer/internal/store/migrations"
 	"github.com/abacus-ledger/abacus/services/platform/pgtest"
 )
+
+var manexID = regexp.MustCompile(`^mx_[A-Za-z0-9]{16}$`)
 
 // Each migration runs on the data of the versions before it, and after the
 // last one the tenants, credentials, customers, extended records,
@@ -27,6 +30,7 @@ func TestMigrationsKeepData(t *testing.T) {
 	)
 	secret := sha256.Sum256([]byte("secret"))
 	manexKey := sha256.Sum256([]byte("MANEXKEY01"))
+	manexKey2 := sha256.Sum256([]byte("MAEXKEY002"))
 	session := sha256.Sum256([]byte("0123456789abcdef0123456789abcdef"))
 	pool := pgtest.MigrateStepwise(t, "customer", migrations.FS, map[int64]func(context.Context, *pgxpool.Pool) error{
 		// A live tenant with its sandbox twin, and a credential of every
@@ -81,14 +85,19 @@ func TestMigrationsKeepData(t *testing.T) {
 				live, magento, secret[:], session[:])
 			return err
 		},
-		// A revocation in the change log and a watcher that acked it.
+		// A revocation in the change log and a watcher that acked it; a
+		// MANEX key whose identifier is its first two characters, as the
+		// code of this version wrote it.
 		4: func(ctx context.Context, pool *pgxpool.Pool) error {
 			_, err := pool.Exec(ctx, `
-				WITH c AS (INSERT INTO customer.credential_changes (credential_id) VALUES ($1) RETURNING seq)
+				WITH c AS (INSERT INTO customer.credential_changes (credential_id) VALUES ($1) RETURNING seq),
+				m AS (INSERT INTO customer.credentials (tenant_id, credential_id, kind, identifier, secret_hash)
+					VALUES ($2, gen_random_uuid(), 4, 'MA', $3))
 				INSERT INTO customer.credential_watchers (watcher_id, acked_seq, ack_time)
-				SELECT gen_random_uuid(), seq, now() FROM c`, exigo)
+				SELECT gen_random_uuid(), seq, now() FROM c`, exigo, live, manexKey2[:])
 			return err
 		},
+		5: nil,
 	})
 	ctx := t.Context()
 	s := store.New(pool)
@@ -106,8 +115,20 @@ func TestMigrationsKeepData(t *testing.T) {
 	if c, _, err := s.FindByIdentifier(ctx, []int{store.KindMagento}, "magento-api"); err != nil || !c.Revoked() {
 		t.Errorf("magento credential = %+v, %v; want it revoked", c, err)
 	}
-	if cs, err := s.ListCredentials(ctx, live, true); err != nil || len(cs) != 6 {
-		t.Errorf("%d credentials of the tenant and its twin (%v), want 6", len(cs), err)
+	if cs, err := s.ListCredentials(ctx, live, true); err != nil || len(cs) != 7 {
+		t.Errorf("%d credentials of the tenant and its twin (%v), want 7", len(cs), err)
+	}
+	// MANEX identifiers no longer show any of the key: each is a public id
+	// of its own.
+	var ids []string
+	if err := pool.QueryRow(ctx, `SELECT array_agg(identifier) FROM customer.credentials WHERE kind = 4`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[0] == ids[1] || !manexID.MatchString(ids[0]) || !manexID.MatchString(ids[1]) {
+		t.Errorf("MANEX identifiers = %q, want two distinct public ids", ids)
+	}
+	if c, _, err := s.FindManex(ctx, manexKey2[:]); err != nil || c.TenantID != live || !manexID.MatchString(c.Identifier) {
+		t.Errorf("second manex credential = %+v, %v", c, err)
 	}
 	if m, err := s.FindMagentoSession(ctx, session[:], time.Hour); err != nil || m.TenantID != live || m.CredentialID != magento {
 		t.Errorf("magento session = %+v, %v", m, err)

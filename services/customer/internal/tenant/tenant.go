@@ -122,6 +122,10 @@ type NewCredential struct {
 
 var identifierPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
+// manexIDPrefix starts a MANEX credential's identifier, as pk_live_ and
+// pk_test_ start igsend public keys: the kind shows in the identifier.
+const manexIDPrefix = "mx_"
+
 // CreateCredential generates a credential of kind for the live tenant
 // tenantID. identifier names an Exigo login or Magento API user; when empty
 // one is generated.
@@ -158,7 +162,11 @@ func (s *Service) CreateCredential(ctx context.Context, tenantID string, kind in
 		secret = randomString(40)
 	case KindManex:
 		secret = randomString(10) // the MANEX contract fixes 10 characters
-		c.Identifier = secret[:2]
+		// A MANEX key has no public half, so its identifier is a public id
+		// of its own, drawn apart from the key: showing any part of a
+		// 10-character key would take that part's entropy off what guards
+		// it (two characters: 12 of its 59.5 bits).
+		c.Identifier = manexIDPrefix + randomString(16)
 	default:
 		return NewCredential{}, fmt.Errorf("%w: unknown credential kind %d", ErrInvalid, kind)
 	}

@@ -2,6 +2,7 @@ package tenant_test
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,60 @@ func TestAuthenticateEachKind(t *testing.T) {
 	list, err := svc.ListCredentials(ctx, live.ID, false)
 	if err != nil || len(list) != 4 {
 		t.Errorf("active credentials = %d (%v), want 4 (sandbox key included, revoked one not)", len(list), err)
+	}
+}
+
+// Every kind of credential is listed under a public identifier that shows
+// nothing of its secret: Exigo's login, igsend's public key, Magento's API
+// user, and for MANEX, whose key is all secret, a public id of its own. The
+// listing shows the identifier that creation returned.
+func TestCredentialIdentifiers(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	ctx := t.Context()
+	live, err := svc.CreateTenant(ctx, "Acme", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patterns := map[int]*regexp.Regexp{
+		tenant.KindExigo:         regexp.MustCompile(`^api-[A-Za-z0-9]{10}$`),
+		tenant.KindIgsendLive:    regexp.MustCompile(`^pk_live_[A-Za-z0-9]{24}$`),
+		tenant.KindIgsendSandbox: regexp.MustCompile(`^pk_test_[A-Za-z0-9]{24}$`),
+		tenant.KindManex:         regexp.MustCompile(`^mx_[A-Za-z0-9]{16}$`),
+		tenant.KindMagento:       regexp.MustCompile(`^api-[A-Za-z0-9]{10}$`),
+	}
+	created := map[string]tenant.NewCredential{}
+	for _, k := range []int{tenant.KindExigo, tenant.KindIgsendLive, tenant.KindIgsendSandbox, tenant.KindManex, tenant.KindManex, tenant.KindMagento} {
+		nc, err := svc.CreateCredential(ctx, live.ID, k, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !patterns[k].MatchString(nc.Identifier) {
+			t.Errorf("kind %d: identifier %q, want %s", k, nc.Identifier, patterns[k])
+		}
+		// The identifier is not the secret, nor a piece of it, nor it a
+		// piece of the secret (four characters by chance: about 1 in a
+		// million).
+		if len(nc.Secret) < 10 || strings.Contains(nc.Identifier, nc.Secret[:4]) || strings.Contains(nc.Identifier, nc.Secret[len(nc.Secret)-4:]) {
+			t.Errorf("kind %d: identifier %q shows part of the secret %q", k, nc.Identifier, nc.Secret)
+		}
+		if _, dup := created[nc.Identifier]; dup {
+			t.Errorf("identifier %q given twice", nc.Identifier)
+		}
+		created[nc.Identifier] = nc
+	}
+	listed, err := svc.ListCredentials(ctx, live.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != len(created) {
+		t.Fatalf("%d credentials listed, want %d", len(listed), len(created))
+	}
+	for _, c := range listed {
+		nc, ok := created[c.Identifier]
+		if !ok || nc.ID != c.ID || nc.Kind != c.Kind {
+			t.Errorf("listed %+v, which creation did not return", c)
+		}
 	}
 }
 

@@ -185,8 +185,9 @@ type Credential struct {
 	// The tenant it authenticates (the sandbox twin for igsend sandbox keys).
 	TenantId string         `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	Kind     CredentialKind `protobuf:"varint,3,opt,name=kind,proto3,enum=abacus.customer.v1.CredentialKind" json:"kind,omitempty"`
-	// The public half: Exigo login, igsend public key, Magento API user, or the
-	// first two characters of a MANEX key.
+	// The public half, which shows nothing of the secret: Exigo login, igsend
+	// public key, Magento API user, or for a MANEX key (all secret) a public
+	// id of its own, "mx_" and 16 letters and digits.
 	Identifier string                 `protobuf:"bytes,4,opt,name=identifier,proto3" json:"identifier,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Set once revoked.
