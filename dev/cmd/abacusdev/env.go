@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 const envSynopsis = `usage: abacusdev env [--data DIR]
@@ -40,8 +41,11 @@ func runEnv(_ context.Context, args []string) error {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	if d.Gateway == "" || d.Tenant == "" {
-		return fmt.Errorf("%s names no gateway or tenant; run make run again to rewrite it", file)
+	if d.Gateway == "" || d.Tenant == "" || d.ServiceToken == "" {
+		return fmt.Errorf("%s lacks the gateway, the tenant or the service token (an older make run wrote it); start make run again to rewrite it", file)
+	}
+	if !runningOn(*dataDir) {
+		fmt.Fprintf(os.Stderr, "abacusdev env: no make run is using %s now: these are its last run's values, and nothing answers there until make run starts again (with a new service token)\n", *dataDir)
 	}
 	return writeEnv(os.Stdout, d, file)
 }
@@ -97,4 +101,19 @@ func shellQuoteIfNeeded(s string) string {
 		return s
 	}
 	return shellQuote(s)
+}
+
+// runningOn reports whether an `abacusdev run` holds the lock of data.
+func runningOn(data string) bool {
+	f, err := os.Open(filepath.Join(data, "run.lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// A shared lock, given up at once: held, run's exclusive one refuses it.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
 }

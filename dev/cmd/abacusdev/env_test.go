@@ -41,3 +41,23 @@ func TestEnvWithoutAFileSaysToStartMakeRun(t *testing.T) {
 		t.Fatalf("runEnv without a file: %v; want an error naming the file and make run", err)
 	}
 }
+
+// env tells a running make run's data directory from one left behind.
+func TestRunningOnFollowsRunsLock(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if runningOn(data) {
+		t.Fatal("runningOn: true without a lock file")
+	}
+	unlock, err := lockData(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !runningOn(data) {
+		t.Fatal("runningOn: false while lockData holds the lock")
+	}
+	unlock()
+	if runningOn(data) {
+		t.Fatal("runningOn: true after the lock was let go")
+	}
+}

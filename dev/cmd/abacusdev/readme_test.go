@@ -209,6 +209,9 @@ type storyState struct {
 // one and every one names an example.
 var readmeChecks = map[string]func(st *storyState, out string) error{
 	"admin": func(st *storyState, out string) error {
+		if strings.Contains(out, "no make run is using") {
+			return errors.New("abacusdev env does not see the make run")
+		}
 		return containsAll(out, "Acme Inc", st.demo.Tenant, "exigo", "manex", "shown once")
 	},
 	"env": func(_ *storyState, out string) error {
@@ -340,6 +343,11 @@ func TestREADMEExamples(t *testing.T) {
 	t.Chdir(home)                // where make run runs, for the banner's paths
 	t.Setenv("DATABASE_URL", "") // make run's own cluster, as on a fresh machine
 	data := filepath.Join(home, ".data")
+	unlock, err := lockData(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	s, err := startStack(ctx, stackOptions{binDir: bin, dataDir: data, host: "127.0.0.1", say: t.Logf})
 	if err != nil {
 		t.Fatal(err)
