@@ -186,6 +186,7 @@ func usageErrorCases() []helpCase {
 		{"customer", []string{"admin", "tenant", "create", "--name", "Acme"}, []string{"tenant create: --company is required"}},
 		{"customer", []string{"admin", "tenant", "list", "--all"}, []string{"-all"}},
 		{"customer", []string{"admin", "tenant", "list", "extra"}, []string{"unexpected arguments: extra"}},
+		{"customer", []string{"admin", "-log-level", "debug", "tenant", "list"}, []string{"-log-level", `go before a "--"`}},
 		{"customer", []string{"serv"}, []string{`unknown command "serv"`, "serve, migrate, admin"}},
 		{"ledger", []string{"--nope"}, []string{"-nope", "ledger --help"}},
 		{"history", []string{"migrate", "extra"}, []string{"unexpected arguments: extra"}},

@@ -103,6 +103,9 @@ func (c *adminCommand) parse(args []string) error {
 		return flag.ErrHelp
 	}
 	group := args[0]
+	if strings.HasPrefix(group, "-") {
+		return config.Usagef("admin: %s: the binary's settings go before a \"--\", as in customer admin -log-level debug -- tenant list; the commands are %s (customer admin --help)", group, strings.Join(groups, ", "))
+	}
 	if !slices.Contains(groups, group) {
 		return config.Usagef("admin: unknown command %q; the commands are %s (customer admin --help)", group, strings.Join(groups, ", "))
 	}
