@@ -171,7 +171,7 @@ func TestTraceAcrossProcesses(t *testing.T) {
 	}
 	auth := basicAuth(cr.GetCredential().GetIdentifier(), cr.GetSecret())
 	gw := procs.Gateway()
-	do := func(method, path, traceparent, body string) []byte {
+	do := func(t *testing.T, method, path, traceparent, body string) []byte {
 		t.Helper()
 		h := map[string]string{}
 		for k, v := range auth {
@@ -195,7 +195,7 @@ func TestTraceAcrossProcesses(t *testing.T) {
 			ID int32 `json:"customer_id"`
 		} `json:"customer"`
 	}
-	if err := json.Unmarshal(do("POST", "/v1/customers", "", `{"name":"Traced","status":"CUSTOMER_STATUS_ACTIVE"}`), &created); err != nil {
+	if err := json.Unmarshal(do(t, "POST", "/v1/customers", "", `{"name":"Traced","status":"CUSTOMER_STATUS_ACTIVE"}`), &created); err != nil {
 		t.Fatal(err)
 	}
 	customer := created.Customer.ID
@@ -241,7 +241,7 @@ func TestTraceAcrossProcesses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			traceID, callerSpan := randomHex(16), randomHex(8)
-			do(tc.method, tc.path, "00-"+traceID+"-"+callerSpan+"-01", tc.body)
+			do(t, tc.method, tc.path, "00-"+traceID+"-"+callerSpan+"-01", tc.body)
 			isRPC := named(tc.rpc)
 			spans := col.await(t, traceID, func(spans []span) bool {
 				return len(find(spans, "gateway", tracepb.Span_SPAN_KIND_SERVER, func(string) bool { return true })) == 1 &&

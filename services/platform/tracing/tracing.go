@@ -40,7 +40,7 @@ type Config struct {
 	Endpoint       string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" help:"OTLP/gRPC collector URL (http://host:4317 for plain text); tracing is off when neither this nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set"`
 	TracesEndpoint string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" help:"OTLP/gRPC collector URL for traces only; overrides OTEL_EXPORTER_OTLP_ENDPOINT"`
 	ServiceName    string `env:"OTEL_SERVICE_NAME" help:"service.name of the spans; empty: the binary's name"`
-	Sampler        string `env:"OTEL_TRACES_SAMPLER" help:"standard sampler name; empty: parentbased_always_on at the gateway, parentbased_always_off in the services (they trace the calls that arrive traced)"`
+	Sampler        string `env:"OTEL_TRACES_SAMPLER" help:"standard sampler name; empty: the gateway traces every HTTP request, the services only the calls that arrive traced"`
 	Disabled       bool   `env:"OTEL_SDK_DISABLED" help:"true turns tracing off even with an endpoint set"`
 }
 
@@ -49,9 +49,11 @@ func (c Config) Enabled() bool {
 	return !c.Disabled && (c.Endpoint != "" || c.TracesEndpoint != "")
 }
 
-// Role says where a process stands: the edge starts traces for requests that
-// arrive without one; an inner service only continues the traces its callers
-// send, so its background work (pollers, projections, probes) makes none.
+// Role says where a process stands: the edge starts a trace for each
+// request that arrives without one (and for nothing else: its background
+// calls, such as the gateway's credential stream, make none); an inner
+// service only continues the traces its callers send, so its background
+// work (pollers, projections, probes) makes none.
 type Role int
 
 // The roles.
@@ -95,7 +97,7 @@ func newTracing(cfg Config, service string, role Role, export sdktrace.TracerPro
 	opts := []sdktrace.TracerProviderOption{export, sdktrace.WithResource(res)}
 	// The SDK reads OTEL_TRACES_SAMPLER itself; an option would override it.
 	if cfg.Sampler == "" {
-		root := sdktrace.AlwaysSample()
+		root := sdktrace.Sampler(serverRoots{})
 		if role == Inner {
 			root = sdktrace.NeverSample()
 		}
@@ -110,6 +112,20 @@ func newTracing(cfg Config, service string, role Role, export sdktrace.TracerPro
 	t.db = &DBTracer{tracer: t.tracer}
 	return t, nil
 }
+
+// serverRoots samples a new trace for a server span only: the edge's
+// request spans, not the client spans of its background calls.
+type serverRoots struct{}
+
+func (serverRoots) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
+	if p.Kind == trace.SpanKindServer {
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+}
+
+func (serverRoots) Description() string { return "ServerRoots" }
 
 // Enabled reports whether tracing is on.
 func (t *Tracing) Enabled() bool { return t != nil }

@@ -176,13 +176,28 @@ func TestInnerStartsNoTrace(t *testing.T) {
 	}
 }
 
+// The edge starts a trace for a request (a server span), not for a call
+// of its own made without one (its background streams).
+func TestEdgeStartsTracesOnlyForRequests(t *testing.T) {
+	t.Parallel()
+	tr, exp := recorder(t, Edge)
+	_, bg := tr.tracer.Start(t.Context(), "background", trace.WithSpanKind(trace.SpanKindClient))
+	bg.End()
+	h := tr.HTTP(http.NotFoundHandler(), func(*http.Request) string { return "request" })
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if got := names(exp.GetSpans()); len(got) != 1 || got[0] != "request" {
+		t.Errorf("spans %v, want the request's alone", got)
+	}
+}
+
 // Join's span is a child of the first traced caller and links the others.
 func TestJoin(t *testing.T) {
 	t.Parallel()
 	tr, exp := recorder(t, Edge)
 	tracer := tr.provider.Tracer("test")
-	a, sa := tracer.Start(t.Context(), "a")
-	b, sb := tracer.Start(t.Context(), "b")
+	server := trace.WithSpanKind(trace.SpanKindServer)
+	a, sa := tracer.Start(t.Context(), "a", server)
+	b, sb := tracer.Start(t.Context(), "b", server)
 	_, end := tr.Join(t.Context(), "group", []context.Context{t.Context(), a, b})
 	end(errors.New("refused"))
 	sa.End()
@@ -233,7 +248,7 @@ func TestDatabaseSpans(t *testing.T) {
 		t.Fatalf("spans without a traced caller: %v", names(spans))
 	}
 
-	root, span := tr.provider.Tracer("test").Start(ctx, "request")
+	root, span := tr.provider.Tracer("test").Start(ctx, "request", trace.WithSpanKind(trace.SpanKindServer))
 	if err := database.Ping(root, pool); err != nil {
 		t.Fatal(err)
 	}
