@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -148,7 +149,7 @@ func TestHTTPContinuesTraceparentAndLogs(t *testing.T) {
 		t.Errorf("span trace %s parent %s kind %v; want trace %s parent %s, server", s.SpanContext.TraceID(), s.Parent.SpanID(), s.SpanKind, traceID, parentID)
 	}
 	for _, a := range s.Attributes {
-		if a.Value.Emit() == "/secret/key" {
+		if strings.Contains(a.Value.String(), "secret") {
 			t.Errorf("the path is recorded in %s", a.Key)
 		}
 		if a.Key == "http.response.status_code" && a.Value.AsInt64() != http.StatusTeapot {
