@@ -31,8 +31,13 @@
       return resp.json();
     })
     .then(function (doc) {
+      // protoc-gen-openapiv2's placeholders when the protos set no title or
+      // version: the first proto file's name, and "version not set".
       if (doc.info && /\.proto$/.test(doc.info.title || "")) {
         doc.info.title = "Abacus native API";
+      }
+      if (doc.info && doc.info.version === "version not set") {
+        delete doc.info.version;
       }
       // A service with no HTTP mapping (TenantAdminService) has a tag but no
       // operation here; the page lists only what HTTP clients can call.
