@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -8,6 +9,88 @@ import (
 	"strings"
 	"testing"
 )
+
+// The native API's one enum convention, through the real gateway: values
+// are written by their short names ("ACTIVE", as a posting's kind is
+// "PAYMENT") in every answer, and read by short name, proto name or number
+// in bodies and query parameters; any other value is a 400 naming the
+// field and the values it takes. The OpenAPI document says the same.
+func TestNativeEnumConvention(t *testing.T) {
+	t.Parallel()
+	tc := newTenant(t)
+	auth := basicAuth(tc.magentoUser, tc.magentoKey)
+	refused := func(field, value string) string {
+		return fmt.Sprintf(`%s: %q is not a valid value; use one of UNSPECIFIED, ACTIVE, INACTIVE, QUOTE`, field, value)
+	}
+	calls := []nativeCall{
+		{name: "create, short name", method: "POST", path: "/v1/customers", body: `{"name":"Short","status":"QUOTE"}`, status: 200,
+			want: map[string]any{"customer.customer_id": 1.0, "customer.status": "QUOTE"}},
+		{name: "create, proto name", method: "POST", path: "/v1/customers", body: `{"name":"Long","status":"CUSTOMER_STATUS_INACTIVE"}`, status: 200,
+			want: map[string]any{"customer.customer_id": 2.0, "customer.status": "INACTIVE"}},
+		{name: "create, number", method: "POST", path: "/v1/customers", body: `{"name":"Number","status":1}`, status: 200,
+			want: map[string]any{"customer.customer_id": 3.0, "customer.status": "ACTIVE"}},
+		{name: "create, unknown value", method: "POST", path: "/v1/customers", body: `{"name":"Bad","status":"OPEN"}`, status: 400,
+			want: map[string]any{"code": 3.0, "message": refused("status", "OPEN")}},
+		{name: "create, lower case", method: "POST", path: "/v1/customers", body: `{"name":"Bad","status":"active"}`, status: 400,
+			want: map[string]any{"code": 3.0, "message": refused("status", "active")}},
+		{name: "get", method: "GET", path: "/v1/customers/1", status: 200, want: map[string]any{"customer.status": "QUOTE"}},
+		{name: "lookup", method: "GET", path: "/v1/customers:lookup?name=Long", status: 200, want: map[string]any{"customer.status": "INACTIVE"}},
+		{name: "update, short name", method: "PATCH", path: "/v1/customers/1", body: `{"status":"ACTIVE"}`, status: 200,
+			want: map[string]any{"customer.status": "ACTIVE"}},
+		{name: "update, unknown value", method: "PATCH", path: "/v1/customers/1", body: `{"status":"CLOSED"}`, status: 400,
+			want: map[string]any{"code": 3.0, "message": refused("status", "CLOSED")}},
+		{name: "filter, short name", method: "GET", path: "/v1/customers?status=ACTIVE", status: 200,
+			want: map[string]any{"customers.0.customer_id": 1.0, "customers.0.status": "ACTIVE", "customers.1.customer_id": 3.0, "customers.2": nil}},
+		{name: "filter, proto name", method: "GET", path: "/v1/customers?status=CUSTOMER_STATUS_INACTIVE", status: 200,
+			want: map[string]any{"customers.0.customer_id": 2.0, "customers.0.status": "INACTIVE", "customers.1": nil}},
+		{name: "filter, number", method: "GET", path: "/v1/customers?status=2", status: 200,
+			want: map[string]any{"customers.0.customer_id": 2.0, "customers.1": nil}},
+		{name: "filter, unknown value", method: "GET", path: "/v1/customers?status=open", status: 400,
+			want: map[string]any{"code": 3.0, "message": refused("status", "open")}},
+		{name: "posting kind", method: "POST", path: "/v1/customers/1/entries", body: `{"currency":"USD","kind":"PAYMENT","amount":"2.50"}`, status: 200,
+			want: map[string]any{"entry.kind": "PAYMENT"}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			var body []byte
+			if c.body != "" {
+				body = []byte(c.body)
+			}
+			code, raw, err := httpDo(t.Context(), c.method, sys.gateway+c.path, auth, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.status {
+				t.Fatalf("HTTP %d, want %d: %s", code, c.status, raw)
+			}
+			if strings.Contains(string(raw), "CUSTOMER_STATUS_") {
+				t.Errorf("answer names a value by its proto name: %s", raw)
+			}
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("answer is not JSON: %s", raw)
+			}
+			for path, want := range c.want {
+				if got := field(v, splitPath(path)...); got != want {
+					t.Errorf("%s = %#v, want %#v (answer %s)", path, got, want, raw)
+				}
+			}
+		})
+	}
+
+	// The document the gateway serves lists the names the API takes.
+	code, raw, err := httpDo(t.Context(), "GET", sys.gateway+"/openapi.json", nil, nil)
+	if err != nil || code != 200 {
+		t.Fatalf("GET /openapi.json: %d %v", code, err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(field(doc, "definitions", "v1CustomerStatus", "enum")); got != "[UNSPECIFIED ACTIVE INACTIVE QUOTE]" {
+		t.Errorf("/openapi.json v1CustomerStatus enum = %s", got)
+	}
+}
 
 // nativeCall is one native request and what its answer must hold.
 type nativeCall struct {
@@ -33,17 +116,17 @@ func TestNativeCustomers(t *testing.T) {
 
 	calls := []nativeCall{
 		{name: "create, every kind of field", method: "POST", path: "/v1/customers", status: 200,
-			body: `{"customer_key":"acme1","name":"Acme","status":"CUSTOMER_STATUS_ACTIVE","territory":"EAST","terms":"NET 30",
+			body: `{"customer_key":"acme1","name":"Acme","status":"ACTIVE","territory":"EAST","terms":"NET 30",
 				"credit_limit":"1500.50","credit_status":"OK","account_date":"2014-11-19T10:09:57Z","labor":true}`,
 			want: map[string]any{"customer.customer_id": 1.0, "customer.customer_number": "0000000001", "customer.credit_limit": "1500.5",
-				"customer.status": "CUSTOMER_STATUS_ACTIVE", "customer.account_date": "2014-11-19T10:09:57Z", "customer.version": "1",
+				"customer.status": "ACTIVE", "customer.account_date": "2014-11-19T10:09:57Z", "customer.version": "1",
 				"customer.modify_time": nil, "customer.labor": true}},
 		{name: "create with a number", method: "POST", path: "/v1/customers", status: 200,
-			body: `{"customer_number":"0000000100","name":"Acme West","status":"CUSTOMER_STATUS_QUOTE","territory":"WEST"}`,
-			want: map[string]any{"customer.customer_id": 2.0, "customer.customer_number": "0000000100"}},
+			body: `{"customer_number":"0000000100","name":"Acme West","status":"QUOTE","territory":"WEST"}`,
+			want: map[string]any{"customer.customer_id": 2.0, "customer.customer_number": "0000000100", "customer.status": "QUOTE"}},
 		{name: "create a namesake", method: "POST", path: "/v1/customers", status: 200,
-			body: `{"name":"Acme","status":"CUSTOMER_STATUS_INACTIVE","territory":"EAST"}`,
-			want: map[string]any{"customer.customer_id": 3.0, "customer.customer_number": "0000000002"}},
+			body: `{"name":"Acme","status":"CUSTOMER_STATUS_INACTIVE","territory":"EAST"}`, // an old client's proto name
+			want: map[string]any{"customer.customer_id": 3.0, "customer.customer_number": "0000000002", "customer.status": "INACTIVE"}},
 		{name: "create, number taken", method: "POST", path: "/v1/customers", status: 409,
 			body: `{"customer_number":"0000000100","name":"Taken","status":"CUSTOMER_STATUS_ACTIVE"}`, want: map[string]any{"code": 6.0}},
 		{name: "create, rule broken", method: "POST", path: "/v1/customers", status: 400,
@@ -78,8 +161,8 @@ func TestNativeCustomers(t *testing.T) {
 
 		{name: "list, filtered and paged", method: "GET", path: "/v1/customers?territory=EAST&page_size=1", status: 200,
 			want: map[string]any{"customers.0.customer_id": 3.0, "next_page_token": ""}},
-		{name: "list by status", method: "GET", path: "/v1/customers?status=CUSTOMER_STATUS_QUOTE", status: 200,
-			want: map[string]any{"customers.0.customer_id": 2.0, "customers.1": nil}},
+		{name: "list by status", method: "GET", path: "/v1/customers?status=QUOTE", status: 200,
+			want: map[string]any{"customers.0.customer_id": 2.0, "customers.0.status": "QUOTE", "customers.1": nil}},
 		{name: "list by name prefix", method: "GET", path: "/v1/customers?name_prefix=Acme&page_size=2", status: 200,
 			want: map[string]any{"customers.0.customer_id": 1.0, "customers.1.customer_id": 2.0}},
 		{name: "list, negative page size", method: "GET", path: "/v1/customers?page_size=-1", status: 400, want: map[string]any{"code": 3.0}},

@@ -67,11 +67,13 @@ func New(c Clients, guard *auth.Guard, requestID RequestIDFunc, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	installQueryParser()
 	h := &Handler{
-		marshaler: &runtime.JSONPb{
+		// Short enum names on the wire, both ways (enums.go).
+		marshaler: wireMarshaler{&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		},
+		}},
 		routes: rs,
 		guard:  guard,
 		log:    log,

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
@@ -104,10 +105,29 @@ var acme = &customerv1.Customer{
 	Status: customerv1.CustomerStatus_CUSTOMER_STATUS_ACTIVE, CreditLimit: "100.50",
 }
 
-// fakeCustomers knows customer 42 (Acme) and customer 7 by key; it does
-// not implement writes, which gateway/e2e covers against the real service.
+// fakeCustomers knows customer 42 (Acme) and customer 7 by key; it lists
+// Acme (to any filter but another status) and echoes a created customer
+// named Echo back as customer 99, so that a test sees what the gateway
+// sent; other writes are not implemented. Real writes are gateway/e2e's,
+// against the real service.
 type fakeCustomers struct {
 	customerv1.UnimplementedCustomerServiceServer
+}
+
+func (fakeCustomers) CreateCustomer(_ context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
+	if req.GetCustomer().GetName() != "Echo" {
+		return nil, status.Error(codes.Unimplemented, "not implemented")
+	}
+	c := proto.CloneOf(req.GetCustomer())
+	c.CustomerId = 99
+	return &customerv1.CreateCustomerResponse{Customer: c}, nil
+}
+
+func (fakeCustomers) ListCustomers(_ context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
+	if s := req.GetStatus(); s != customerv1.CustomerStatus_CUSTOMER_STATUS_UNSPECIFIED && s != acme.GetStatus() {
+		return &customerv1.ListCustomersResponse{}, nil
+	}
+	return &customerv1.ListCustomersResponse{Customers: []*customerv1.Customer{acme}}, nil
 }
 
 func (fakeCustomers) GetCustomer(_ context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {

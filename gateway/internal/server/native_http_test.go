@@ -247,3 +247,63 @@ func TestNativeRoutesMatchOpenAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestNativeEnumNames: the native API writes enum values by their short
+// names and reads them by short name, proto name or number, in bodies and
+// query parameters alike; any other value is a 400 naming the field and
+// the values it takes, and reaches no service.
+func TestNativeEnumNames(t *testing.T) {
+	t.Parallel()
+	const refused = `{"code":3,"message":"status: \"%s\" is not a valid value; use one of UNSPECIFIED, ACTIVE, INACTIVE, QUOTE","details":[]}`
+	acmeJSON := `{"customer_id":42,"customer_key":"","customer_number":"0000000010","name":"Acme","status":"ACTIVE"`
+	tests := []struct {
+		name, method, target, body string
+		rpc                        string // the call it makes, if any
+		wantStatus                 int
+		wantStatusField            string // the answer's status, or "" when it has none
+		wantBody                   string // the whole answer, when given
+	}{
+		{"get", http.MethodGet, "/v1/customers/42", "", "GetCustomer", http.StatusOK, "ACTIVE", ""},
+		{"create, short name", http.MethodPost, "/v1/customers", `{"name":"Echo","status":"QUOTE"}`, "CreateCustomer", http.StatusOK, "QUOTE", ""},
+		{"create, proto name", http.MethodPost, "/v1/customers", `{"name":"Echo","status":"CUSTOMER_STATUS_INACTIVE"}`, "CreateCustomer", http.StatusOK, "INACTIVE", ""},
+		{"create, number", http.MethodPost, "/v1/customers", `{"name":"Echo","status":1}`, "CreateCustomer", http.StatusOK, "ACTIVE", ""},
+		{"create, unknown value", http.MethodPost, "/v1/customers", `{"name":"Echo","status":"OPEN"}`, "", http.StatusBadRequest, "",
+			fmt.Sprintf(refused, "OPEN")},
+		{"filter, short name", http.MethodGet, "/v1/customers?status=ACTIVE", "", "ListCustomers", http.StatusOK, "", ""},
+		{"filter, proto name", http.MethodGet, "/v1/customers?status=CUSTOMER_STATUS_ACTIVE", "", "ListCustomers", http.StatusOK, "", ""},
+		{"filter, another status", http.MethodGet, "/v1/customers?status=QUOTE", "", "ListCustomers", http.StatusOK, "",
+			`{"customers":[],"next_page_token":""}`},
+		{"filter, unknown value", http.MethodGet, "/v1/customers?status=open", "", "", http.StatusBadRequest, "",
+			fmt.Sprintf(refused, "open")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{})
+			w := e.serveHeader(tt.method, tt.target, nil, tt.body)
+			checkAnswer(t, w, tt.wantStatus, tt.wantBody, nil)
+			for _, rpc := range []string{"GetCustomer", "CreateCustomer", "ListCustomers"} {
+				if want := btoi(rpc == tt.rpc); len(e.calls.to(rpc)) != want {
+					t.Errorf("%s called %d times, want %d", rpc, len(e.calls.to(rpc)), want)
+				}
+			}
+			body := w.Body.String()
+			if strings.Contains(body, "CUSTOMER_STATUS_") {
+				t.Errorf("answer names a value by its proto name: %s", body)
+			}
+			if tt.wantStatusField != "" && !regexp.MustCompile(`"status":\s*"`+tt.wantStatusField+`"`).MatchString(body) {
+				t.Errorf("answer = %s, want status %s", body, tt.wantStatusField)
+			}
+			if tt.rpc == "ListCustomers" && tt.wantBody == "" && !strings.Contains(strings.ReplaceAll(body, " ", ""), acmeJSON) {
+				t.Errorf("list = %s, want Acme with status ACTIVE", body)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
