@@ -28,7 +28,7 @@ import (
 // a flag would show it in the process list.
 type settings struct {
 	HTTPAddr          string        `env:"ABACUS_HTTP_ADDR" flag:"http-addr" default:":8080" help:"HTTP API listen address"`
-	AdminAddr         string        `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9190" help:"admin listen address (Prometheus /metrics); empty disables it"`
+	AdminAddr         string        `env:"ABACUS_ADMIN_ADDR" flag:"admin-addr" default:":9190" help:"admin listen address (/metrics, /livez, /readyz, /debug/pprof/); empty disables it"`
 	CustomerAddr      string        `env:"ABACUS_CUSTOMER_ADDR" flag:"customer-addr" default:"127.0.0.1:9091" help:"customer service gRPC address"`
 	LedgerAddr        string        `env:"ABACUS_LEDGER_ADDR" flag:"ledger-addr" default:"127.0.0.1:9092" help:"ledger service gRPC address"`
 	HistoryAddr       string        `env:"ABACUS_HISTORY_ADDR" flag:"history-addr" default:"127.0.0.1:9093" help:"history service gRPC address"`
