@@ -115,13 +115,47 @@ func find(spans []span, service string, kind tracepb.Span_SpanKind, name func(st
 
 func named(n string) func(string) bool { return func(s string) bool { return s == n } }
 
+// peers are the server spans of the services the history calls.
+func peers(spans []span) []span {
+	var out []span
+	for _, s := range spans {
+		if s.GetKind() == tracepb.Span_SPAN_KIND_SERVER && (s.service == "customer" || s.service == "ledger") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// childrenOf returns the spans of spans whose parent is parent.
+func childrenOf(spans []span, parent span) []span {
+	var out []span
+	for _, s := range spans {
+		if s.parent() == parent.id() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parentIn returns the spans of candidates that are s's parent.
+func parentIn(s span, candidates []span) []span {
+	var out []span
+	for _, c := range candidates {
+		if c.id() == s.parent() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // A request through the gateway with a W3C traceparent makes one trace
 // across the processes: the gateway's server span is the caller's child,
 // its client span to the ledger the parent of the ledger's server span, and
 // the ledger's database work hangs below that — for a posting, the
-// group-commit span and the transaction from BEGIN to COMMIT. Every span
-// of the trace has its parent in it; the gateway's and the ledger's log
-// lines for the request carry the trace id and their span's id.
+// group-commit span and the transaction from BEGIN to COMMIT; a history
+// read goes one hop further, from the history to its peers. Every span of the gateway
+// and the serving service has its parent in the trace; their log lines for
+// the request carry the trace id and their span's id.
 func TestTraceAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -202,39 +236,55 @@ func TestTraceAcrossProcesses(t *testing.T) {
 
 	cases := []struct {
 		name, method, path, body string
-		rpc                      string
-		// db checks the ledger's database spans below its server span.
-		db func(t *testing.T, spans []span, ledger span)
+		service, rpc             string // the service that serves the request, and its RPC
+		// more, when set, is true once the spans of the other processes
+		// the check needs have arrived.
+		more func(spans []span) bool
+		// check checks the spans below the serving service's server span.
+		check func(t *testing.T, spans []span, server span)
 	}{
 		{"read", "GET", fmt.Sprintf("/v1/customers/%d/balances", customer), "",
-			"abacus.ledger.v1.LedgerService/GetBalances",
+			"ledger", "abacus.ledger.v1.LedgerService/GetBalances", nil,
 			func(t *testing.T, spans []span, ledger span) {
-				if len(find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, func(n string) bool {
-					return n == "SELECT"
-				})) == 0 {
-					t.Errorf("no statement span of the ledger")
+				if len(childrenOf(find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, named("SELECT")), ledger)) == 0 {
+					t.Errorf("no statement span below the ledger's server span")
 				}
 			}},
 		{"posting", "POST", fmt.Sprintf("/v1/customers/%d/entries", customer),
 			`{"currency":"USD","kind":"PAYMENT","amount":"12.34","comment":"traced"}`,
-			"abacus.ledger.v1.LedgerService/PostEntry",
+			"ledger", "abacus.ledger.v1.LedgerService/PostEntry", nil,
 			func(t *testing.T, spans []span, ledger span) {
-				group := find(spans, "ledger", tracepb.Span_SPAN_KIND_INTERNAL, named("ledger.post_group"))
-				if len(group) != 1 || group[0].parent() != ledger.id() {
-					t.Fatalf("group-commit span %v, want one child of the ledger's server span %s", group, ledger.id())
+				group := childrenOf(find(spans, "ledger", tracepb.Span_SPAN_KIND_INTERNAL, named("ledger.post_group")), ledger)
+				if len(group) != 1 {
+					t.Fatalf("group-commit spans below the ledger's server span: %d, want 1", len(group))
 				}
-				tx := find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, named("db.transaction"))
-				if len(tx) != 1 || tx[0].parent() != group[0].id() {
-					t.Fatalf("transaction span %v, want one child of the group-commit span", tx)
+				tx := childrenOf(find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, named("db.transaction")), group[0])
+				if len(tx) != 1 {
+					t.Fatalf("transaction spans below the group-commit span: %d, want 1", len(tx))
 				}
-				for _, stmt := range []string{"BEGIN", "COMMIT"} {
-					s := find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, named(stmt))
-					if len(s) != 1 || s[0].parent() != tx[0].id() {
-						t.Errorf("%s: %v, want one child of the transaction span", stmt, s)
+				for _, stmt := range []string{"BEGIN", "SELECT", "COMMIT"} {
+					if s := childrenOf(find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, named(stmt)), tx[0]); len(s) == 0 {
+						t.Errorf("no %s span below the transaction span", stmt)
 					}
 				}
 				if tx[0].GetStartTimeUnixNano() > tx[0].GetEndTimeUnixNano() {
 					t.Errorf("the transaction span ends before it starts")
+				}
+			}},
+		// A history read asks the customer service (the tenant) and the
+		// ledger (how far it has posted) first: one hop further.
+		{"history", "GET", fmt.Sprintf("/v1/customers/%d/history", customer), "",
+			"history", "abacus.history.v1.HistoryService/ListHistory",
+			func(spans []span) bool { return len(peers(spans)) > 0 },
+			func(t *testing.T, spans []span, history span) {
+				calls := childrenOf(find(spans, "history", tracepb.Span_SPAN_KIND_CLIENT, func(n string) bool { return strings.HasPrefix(n, "abacus.") }), history)
+				if len(calls) == 0 {
+					t.Fatal("the history called no service below its server span")
+				}
+				for _, p := range peers(spans) {
+					if len(parentIn(p, calls)) == 0 {
+						t.Errorf("%s server span %q: parent %s is none of the history's calls", p.service, p.GetName(), p.parent())
+					}
 				}
 			}},
 	}
@@ -246,13 +296,13 @@ func TestTraceAcrossProcesses(t *testing.T) {
 			spans := col.await(t, traceID, func(spans []span) bool {
 				return len(find(spans, "gateway", tracepb.Span_SPAN_KIND_SERVER, func(string) bool { return true })) == 1 &&
 					len(find(spans, "gateway", tracepb.Span_SPAN_KIND_CLIENT, isRPC)) == 1 &&
-					len(find(spans, "ledger", tracepb.Span_SPAN_KIND_SERVER, isRPC)) == 1 &&
-					len(find(spans, "ledger", tracepb.Span_SPAN_KIND_CLIENT, func(string) bool { return true })) > 0
+					len(find(spans, tc.service, tracepb.Span_SPAN_KIND_SERVER, isRPC)) == 1 &&
+					(tc.more == nil || tc.more(spans))
 			})
 			// A process exports its spans in the order they end, and the
-			// ledger's database spans end before its server span: they
-			// are all here.
-			ledger := find(spans, "ledger", tracepb.Span_SPAN_KIND_SERVER, isRPC)[0]
+			// serving service's other spans end before its server span:
+			// they are all here.
+			server := find(spans, tc.service, tracepb.Span_SPAN_KIND_SERVER, isRPC)[0]
 			gwServer := find(spans, "gateway", tracepb.Span_SPAN_KIND_SERVER, func(string) bool { return true })[0]
 			gwClient := find(spans, "gateway", tracepb.Span_SPAN_KIND_CLIENT, isRPC)[0]
 			if gwServer.parent() != callerSpan {
@@ -264,26 +314,28 @@ func TestTraceAcrossProcesses(t *testing.T) {
 			if gwClient.parent() != gwServer.id() {
 				t.Errorf("gateway client span's parent %s, want the gateway server span %s", gwClient.parent(), gwServer.id())
 			}
-			if ledger.parent() != gwClient.id() {
-				t.Errorf("ledger server span's parent %s, want the gateway client span %s", ledger.parent(), gwClient.id())
+			if server.parent() != gwClient.id() {
+				t.Errorf("%s server span's parent %s, want the gateway client span %s", tc.service, server.parent(), gwClient.id())
 			}
+			// Every span of the two processes whose spans are all here has
+			// its parent in the trace.
 			ids := map[string]bool{callerSpan: true}
 			for _, s := range spans {
 				ids[s.id()] = true
 			}
 			for _, s := range spans {
-				if !ids[s.parent()] {
+				if (s.service == "gateway" || s.service == tc.service) && !ids[s.parent()] {
 					t.Errorf("%s span %q has parent %s, which is not in the trace", s.service, s.GetName(), s.parent())
 				}
 			}
-			tc.db(t, spans, ledger)
+			tc.check(t, spans, server)
 			if t.Failed() {
 				t.Logf("trace:\n%s", describe(spans))
 			}
 
 			// The log lines of the request.
 			checkLog(t, procs.Proc("gateway").LogPath, traceID, "http request", gwServer.id())
-			checkLog(t, procs.Proc("ledger").LogPath, traceID, "rpc", ledger.id())
+			checkLog(t, procs.Proc(tc.service).LogPath, traceID, "rpc", server.id())
 		})
 	}
 }
