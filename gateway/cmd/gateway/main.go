@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	tr.LogErrors(log)
 	log.InfoContext(ctx, "starting", "config", config.String(&cfg))
 	return server.Run(ctx, server.Options{
 		HTTPAddr:          cfg.HTTPAddr,

@@ -155,6 +155,7 @@ func Setup(ctx context.Context, name string, migrations fs.FS, args []string, cf
 	if err != nil {
 		return nil, errors.Join(err, tr.Shutdown())
 	}
+	tr.LogErrors(log)
 	if cmd == Serve {
 		log.Info("starting", "config", config.String(cfg))
 	}

@@ -13,12 +13,14 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -129,6 +131,18 @@ func (serverRoots) Description() string { return "ServerRoots" }
 
 // Enabled reports whether tracing is on.
 func (t *Tracing) Enabled() bool { return t != nil }
+
+// LogErrors sends the SDK's own errors (an export the collector refused or
+// never answered) to log as warnings, instead of the standard logger's
+// plain lines on stderr. OpenTelemetry keeps one error handler per process.
+func (t *Tracing) LogErrors(log *slog.Logger) {
+	if t == nil {
+		return
+	}
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing", "error", err.Error())
+	}))
+}
 
 // Shutdown exports the spans still buffered and stops the exporter, within
 // a few seconds of its own: it runs as the process ends, when the
