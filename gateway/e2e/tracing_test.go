@@ -368,3 +368,55 @@ func checkLog(t *testing.T, path, traceID, msg, spanID string) {
 		t.Errorf("%s: no %q line with trace_id %s and span_id %s", path, msg, traceID, spanID)
 	}
 }
+
+// Without an OTLP endpoint (the shared stack's processes) nothing traces: a
+// request with a traceparent is logged without trace or span ids.
+func TestTracingOffByDefault(t *testing.T) {
+	t.Parallel()
+	id := "trace-off-" + randomHex(6)
+	code, raw, err := httpDo(t.Context(), "GET", sys.gateway+"/healthz", map[string]string{
+		"traceparent":  "00-" + randomHex(16) + "-" + randomHex(8) + "-01",
+		"X-Request-Id": id,
+	}, nil)
+	if err != nil || code != 200 {
+		t.Fatalf("/healthz: %d %s %v", code, raw, err)
+	}
+	// The line is written once the handler returns, which may be just
+	// after the answer: wait for it.
+	giveUp := time.Now().Add(time.Minute)
+	for {
+		line, found := logLine(t, sys.Proc("gateway").LogPath, "request_id", id)
+		if found {
+			if _, ok := line["trace_id"]; ok {
+				t.Errorf("tracing is off, yet the request's log line has a trace id: %v", line)
+			}
+			if _, ok := line["span_id"]; ok {
+				t.Errorf("tracing is off, yet the request's log line has a span id: %v", line)
+			}
+			return
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("no log line with request_id %s", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logLine returns the first line of a JSON log whose key has value.
+func logLine(t *testing.T, path, key, value string) (map[string]any, bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line[key] == value {
+			return line, true
+		}
+	}
+	return nil, false
+}
