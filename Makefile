@@ -20,6 +20,7 @@ TOOLS := $(CURDIR)/.tools/bin
 BUF := $(TOOLS)/buf
 KUSTOMIZE := $(TOOLS)/kustomize
 STATICCHECK := $(TOOLS)/staticcheck
+GRPCURL := $(TOOLS)/grpcurl
 BIN := $(CURDIR)/bin
 GOTEST_FLAGS ?= -count=1 -race -timeout=15m
 
@@ -27,9 +28,34 @@ GOTEST_FLAGS ?= -count=1 -race -timeout=15m
 GOOGLEAPIS_MOD := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 PROTOVALIDATE_MOD := github.com/bufbuild/protovalidate@v1.2.2
 
+# The benchmarks' names, as their files register them, for make help.
+BENCH_NAMES = $(sort $(shell sed -n 's/.*benchmarks\["\([a-z0-9-]*\)"\].*/\1/p' dev/cmd/abacusdev/bench_*.go))
+
 .PHONY: help
 help:
-	@echo "make run | test | generate | check-generate | lint | breaking | bench | chaos | build | tools"
+	@echo "usage: make TARGET [VARIABLE=value ...]"
+	@echo
+	@echo "  run                 build, then the whole system here: PostgreSQL under DATA, four processes, a"
+	@echo "                      demo tenant (HOST, GATEWAY_PORT, GRPC_PORT, ADMIN_PORT, PG_PORT, DATA; README)"
+	@echo "  test                build, then every test (go test -race) against a throwaway PostgreSQL"
+	@echo "  build               customer, ledger, history, gateway and abacusdev into bin/"
+	@echo "  bench               build, then every benchmark on a throwaway PostgreSQL; BENCH=NAME runs one of:"
+	@echo "                      $(BENCH_NAMES) (bin/abacusdev bench help)"
+	@echo "  chaos               build, then kill the ledger and crash PostgreSQL under load, and check that no"
+	@echo "                      posting was lost or doubled; CHAOS_FLAGS=-short is CI's form (bin/abacusdev chaos -h)"
+	@echo "  generate            regenerate Go and OpenAPI from proto/ (offline)"
+	@echo "  check-generate      fail when the committed generated code differs from a fresh generate"
+	@echo "  lint                buf lint, buf format check, gofmt, go vet, staticcheck"
+	@echo "  breaking            buf breaking (WIRE_JSON) against the previous commit's protos (AGAINST=commit)"
+	@echo "  tools               buf and the protoc plugins into .tools/bin (pinned in .tools/*.mod)"
+	@echo "  grpcurl             grpcurl into .tools/bin, for calling the services by hand"
+	@echo "  docs-assets         fetch Swagger UI (npm) for the gateway's /docs page; build does it"
+	@echo "  third-party-protos  copy the googleapis and protovalidate protos into third_party/; generate does it"
+	@echo "  soap-clients        install the SOAP clients the e2e tests drive when missing; test does it"
+	@echo "  browser             install chromium for the /docs e2e test when missing; test does it"
+	@echo "  help                this list"
+	@echo
+	@echo "Every binary answers --help: bin/customer --help, bin/customer admin --help, bin/abacusdev help."
 
 # --- tools -------------------------------------------------------------------
 # Versions are pinned in .tools/*.mod (tool directives, kept out of the
@@ -42,6 +68,15 @@ $(STATICCHECK): .tools/staticcheck.mod .tools/staticcheck.sum
 
 $(KUSTOMIZE): .tools/kustomize.mod .tools/kustomize.sum
 	cd .tools && GOWORK=off go build -modfile=kustomize.mod -o bin/kustomize sigs.k8s.io/kustomize/kustomize/v5
+
+# grpcurl, for calling the services by hand (README, "gRPC, directly"):
+# make grpcurl, then .tools/bin/grpcurl.
+$(GRPCURL): .tools/grpcurl.mod .tools/grpcurl.sum
+	@echo "building grpcurl into .tools/bin (pinned in .tools/grpcurl.mod; a minute or two the first time)"
+	cd .tools && GOWORK=off go build -modfile=grpcurl.mod -o bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+.PHONY: grpcurl
+grpcurl: $(GRPCURL)
 
 $(TOOLS)/.plugins: .tools/plugins.mod .tools/plugins.sum
 	cd .tools && GOWORK=off go build -modfile=plugins.mod -o bin/ \
@@ -104,9 +139,25 @@ lint: tools third-party-protos $(STATICCHECK)
 	$(STATICCHECK) $(PKGS)
 
 # --- build, run, test --------------------------------------------------------
+# The gateway's API reference page (/docs) serves Swagger UI from npm
+# (swagger-ui-dist, pinned by its package-lock.json): fetch.sh runs `npm ci`
+# and copies the files into the directory the gateway embeds; nothing
+# fetched is committed. It runs again only when the lock file changes, so
+# later builds are offline. Without npm the gateway still builds, and /docs
+# answers 503.
+APIDOCS := gateway/internal/apidocs
+$(APIDOCS)/web/vendor/.fetched: $(APIDOCS)/package.json $(APIDOCS)/package-lock.json $(APIDOCS)/fetch.sh
+	@echo "fetching Swagger UI for the gateway's /docs page ($(APIDOCS)/fetch.sh: npm ci)"
+	@command -v npm >/dev/null && $(APIDOCS)/fetch.sh || \
+	  echo "make: $(APIDOCS)/fetch.sh failed or npm is missing; the gateway's /docs will answer 503 until it works" >&2
+
+.PHONY: docs-assets
+docs-assets: $(APIDOCS)/web/vendor/.fetched
+
 .PHONY: build
-build:
+build: docs-assets
 	@mkdir -p $(BIN)
+	@echo "make build: customer, ledger, history, gateway and abacusdev into bin/ (a minute or two when the Go build cache is cold, as on the first build; seconds after)"
 	go build -o $(BIN)/ ./services/customer/cmd/customer ./services/ledger/cmd/ledger \
 		./services/history/cmd/history ./gateway/cmd/gateway ./dev/cmd/abacusdev
 
@@ -160,6 +211,19 @@ soap-clients:
 	      echo "make test: npm ci in $(SOAP_NODE_DIR) failed; the node-soap e2e test will skip" >&2; \
 	  else echo "make test: npm is missing; the node-soap e2e test will skip" >&2; fi; }
 
+# The /docs e2e test opens the page in Debian's headless chromium, installed
+# with apt-get when missing and running as root; else that test skips.
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q --no-install-recommends chromium || \
+	      { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; } || \
+	      echo "make test: installing chromium failed; the /docs e2e test will skip" >&2; \
+	  else echo "make test: chromium is missing and cannot be installed here (not root); the /docs e2e test will skip" >&2; fi; }
+
 .PHONY: test
-test: build $(KUSTOMIZE) soap-clients
+test: build $(KUSTOMIZE) $(GRPCURL) soap-clients browser
+	@echo "make test: go test -race over $(words $(MODULES)) modules against a throwaway PostgreSQL under .data/test (compiling for -race takes a few minutes when the Go build cache is cold; seconds after)"
 	KUSTOMIZE=$(KUSTOMIZE) $(BIN)/abacusdev with-postgres --data $(CURDIR)/.data/test -- go test $(GOTEST_FLAGS) $(PKGS)
