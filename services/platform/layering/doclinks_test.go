@@ -220,6 +220,29 @@ func checkLinks(root string) ([]string, error) {
 	return problems, nil
 }
 
+// TestDocsNameNothingOutside: a document may not send its reader to a file
+// beside the repository (the design notes the project started from live in
+// ../shared, which a clone lacks), whether as a link, a code span or prose.
+func TestDocsNameNothingOutside(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	files, err := markdownFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		text, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(text), "\n") {
+			if strings.Contains(line, "../shared/") || strings.Contains(line, "DESIGN.md") {
+				t.Errorf("%s:%d names a file outside the repository: %s", filepath.ToSlash(file), i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
 func TestDocLinks(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
