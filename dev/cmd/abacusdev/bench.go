@@ -19,6 +19,8 @@ import (
 	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
 	"github.com/abacus-ledger/abacus/services/platform/tenancy"
+
+	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
 // benchmarks are the `abacusdev bench NAME` programs; each file that adds
@@ -67,7 +69,7 @@ func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		names, args = args[:1], args[1:]
 		if _, ok := benchmarks[names[0]]; !ok {
-			return usagef("unknown benchmark %q; the benchmarks are %s (abacusdev bench help)", names[0], strings.Join(benchNames(), ", "))
+			return config.Usagef("unknown benchmark %q; the benchmarks are %s (abacusdev bench help)", names[0], strings.Join(benchNames(), ", "))
 		}
 	}
 	for _, n := range names {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
 // bareServerCmd is the hidden `abacusdev bench bare-server` command: the
@@ -44,9 +46,9 @@ func serveBare(ctx context.Context, args []string) error {
 	}
 	switch {
 	case dbURL == "":
-		return usagef("bench %s: -db is required", bareServerCmd)
+		return config.Usagef("bench %s: -db is required", bareServerCmd)
 	case conns < 1:
-		return usagef("bench %s: -conns must be at least 1", bareServerCmd)
+		return config.Usagef("bench %s: -conns must be at least 1", bareServerCmd)
 	}
 	pool := make(chan *pgx.Conn, conns)
 	for range conns {

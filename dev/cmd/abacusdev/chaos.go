@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
 // runChaos is `abacusdev chaos [flags]` (`make chaos`): clients post through
@@ -109,7 +111,7 @@ func parseChaosFlags(args []string) (chaosOptions, error) {
 		}
 	}
 	if o.clients < 1 || o.customers < 1 || o.kills < 0 || o.duration <= 0 {
-		return o, usagef("chaos: -clients and -customers must be at least 1, -kills at least 0, -duration positive")
+		return o, config.Usagef("chaos: -clients and -customers must be at least 1, -kills at least 0, -duration positive")
 	}
 	if o.interval == 0 {
 		o.interval = o.duration / time.Duration(o.kills+1)

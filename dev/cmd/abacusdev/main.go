@@ -27,6 +27,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
 // command is one `abacusdev COMMAND`.
@@ -61,20 +63,6 @@ type exitCodeError struct{ code int }
 
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// usageError is a command line abacusdev cannot run: an unknown command or
-// flag, a missing argument. It exits with status 2, as the flag package
-// does; usage, when set, is printed after the message.
-type usageError struct{ msg, usage string }
-
-func (e usageError) Error() string {
-	if e.usage == "" {
-		return e.msg
-	}
-	return e.msg + "\n\n" + strings.TrimRight(e.usage, "\n")
-}
-
-func usagef(format string, a ...any) error { return usageError{msg: fmt.Sprintf(format, a...)} }
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
@@ -85,24 +73,22 @@ func main() {
 // exitCode reports err on w, unless a child already did or it is a help
 // request, and returns the process status for it.
 func exitCode(w io.Writer, err error) int {
+	// A command line abacusdev cannot run is a *config.UsageError, as in
+	// the services' binaries: status 2, as the flag package exits.
 	var ec exitCodeError
-	var ue usageError
-	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ec):
+	if errors.As(err, &ec) {
 		return ec.code
-	case errors.As(err, &ue):
-		fmt.Fprintln(w, "abacusdev:", err)
-		return 2
 	}
-	fmt.Fprintln(w, "abacusdev:", err)
-	return 1
+	code := config.ExitCode(err)
+	if code != 0 {
+		fmt.Fprintln(w, "abacusdev:", err)
+	}
+	return code
 }
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{msg: "a command is required", usage: usage()}
+		return &config.UsageError{Msg: "a command is required", Usage: usage()}
 	}
 	name, args := args[0], args[1:]
 	if isHelp(name) {
@@ -122,7 +108,7 @@ func run(ctx context.Context, args []string) error {
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
-	return usagef("unknown command %q; the commands are %s (abacusdev help)", name, strings.Join(names, ", "))
+	return config.Usagef("unknown command %q; the commands are %s (abacusdev help)", name, strings.Join(names, ", "))
 }
 
 // isHelp reports whether arg asks for help.
@@ -132,7 +118,7 @@ func isHelp(arg string) bool {
 
 // parseFlags parses args into fs. Asked for help, it prints synopsis and
 // fs's flags with their defaults to stdout and returns flag.ErrHelp; a
-// flag it does not know or cannot parse is a usageError naming it.
+// flag it does not know or cannot parse is a *config.UsageError naming it.
 func parseFlags(fs *flag.FlagSet, args []string, synopsis string) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -149,7 +135,7 @@ func parseFlags(fs *flag.FlagSet, args []string, synopsis string) error {
 		return flag.ErrHelp
 	case err != nil:
 		name := strings.TrimPrefix(fs.Name(), "abacusdev ")
-		return usagef("%s: %v (abacusdev %s -h lists the flags)", name, err, name)
+		return config.Usagef("%s: %v (abacusdev %s -h lists the flags)", name, err, name)
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/abacus-ledger/abacus/dev/pgserver"
+
+	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
 // testDatabaseEnv is the variable package pgtest reads (pgtest.EnvVar; not
@@ -41,7 +43,7 @@ func withPostgres(ctx context.Context, args []string) error {
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
-		return usageError{msg: "with-postgres: no command given", usage: synopsis}
+		return &config.UsageError{Msg: "with-postgres: no command given", Usage: synopsis}
 	}
 	// Fail before spending seconds on a cluster the command cannot use.
 	if _, err := exec.LookPath(argv[0]); err != nil {
