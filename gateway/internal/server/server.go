@@ -140,16 +140,14 @@ func Run(ctx context.Context, opts Options) (err error) {
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
+	var admin net.Addr // nil when the admin port is off
 	adminAddr := ""
 	if len(listeners) > 1 {
-		adminAddr = listeners[1].Addr().String()
+		admin = listeners[1].Addr()
+		adminAddr = admin.String()
 	}
 	log.InfoContext(ctx, "gateway listening", "http", listeners[0].Addr().String(), "admin", adminAddr)
 	if opts.Started != nil {
-		var admin net.Addr
-		if len(listeners) > 1 {
-			admin = listeners[1].Addr()
-		}
 		opts.Started(listeners[0].Addr(), admin)
 	}
 
