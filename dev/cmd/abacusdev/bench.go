@@ -18,9 +18,8 @@ import (
 
 	"github.com/abacus-ledger/abacus/dev/devstack"
 	customerv1 "github.com/abacus-ledger/abacus/proto/gen/go/abacus/customer/v1"
-	"github.com/abacus-ledger/abacus/services/platform/tenancy"
-
 	"github.com/abacus-ledger/abacus/services/platform/config"
+	"github.com/abacus-ledger/abacus/services/platform/tenancy"
 )
 
 // benchmarks are the `abacusdev bench NAME` programs; each file that adds

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/abacus-ledger/abacus/dev/pgserver"
-
 	"github.com/abacus-ledger/abacus/services/platform/config"
 )
 
